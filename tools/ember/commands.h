@@ -1,0 +1,11 @@
+// Subcommands of the `ember` tool. Each lives in its own cmd_<name>.cpp and registers itself on
+// the CLI11 app here; the work is done by the library layers, not in these files.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ember::cli {
+
+void RegisterInspect(CLI::App& app);
+
+}  // namespace ember::cli

@@ -1,0 +1,28 @@
+// ember: run large language models from GGUF files.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ember: run large language models from GGUF files (llama.cpp-compatible)", "ember"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ember 0.1.0");
+  app.footer("Run 'ember COMMAND --help' for the options of one command.");
+  ember::cli::RegisterInspect(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const ember::Error& e) {
+    std::fprintf(stderr, "ember: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "ember: error: out of memory\n");
+    return 1;
+  }
+  return 0;
+}
