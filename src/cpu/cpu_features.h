@@ -1,0 +1,20 @@
+// Which SIMD instruction set the CPU kernels use, chosen once at start-up from the CPU's features.
+// EMBER_CPU_ISA=scalar|avx2|avx512 forces a lower path (never a higher one than the CPU has), so
+// tests can run every path the machine supports.
+#pragma once
+
+#include <string_view>
+
+namespace ember {
+
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+std::string_view IsaName(Isa isa);
+// The best ISA this CPU supports (and ember has kernels for).
+Isa DetectIsa();
+// DetectIsa() lowered by EMBER_CPU_ISA when set; an unknown value is an ember::Error.
+Isa SelectIsa();
+// The lower of `wanted` and what the CPU supports.
+Isa ClampIsa(Isa wanted);
+
+}  // namespace ember

@@ -1,0 +1,90 @@
+// The per-ISA dispatch tables of the row dot products.
+#include "cpu/dot.h"
+
+#include "core/error.h"
+#include "core/half.h"
+
+namespace ember {
+namespace {
+
+struct Entry {
+  GgmlType type;
+  GgmlType act;
+  QuantizeActFn quantize;
+  VecDotFn scalar;
+  VecDotFn avx2;  // null: the scalar one serves
+};
+
+const Entry* FindEntry(GgmlType t) {
+  static const Entry kEntries[] = {
+      {GgmlType::F32, GgmlType::F32, QuantizeActF32, scalar::DotF32, avx2::DotF32},
+      {GgmlType::F16, GgmlType::F16, QuantizeActF16, scalar::DotF16, avx2::DotF16},
+      {GgmlType::BF16, GgmlType::BF16, QuantizeActBF16, scalar::DotBF16, nullptr},
+      {GgmlType::Q4_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ4_0, avx2::DotQ4_0},
+      {GgmlType::Q4_1, GgmlType::Q8_1, QuantizeActQ8_1, scalar::DotQ4_1, avx2::DotQ4_1},
+      {GgmlType::Q5_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ5_0, avx2::DotQ5_0},
+      {GgmlType::Q5_1, GgmlType::Q8_1, QuantizeActQ8_1, scalar::DotQ5_1, avx2::DotQ5_1},
+      {GgmlType::Q8_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ8_0, avx2::DotQ8_0},
+      {GgmlType::Q2_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ2K, nullptr},
+      {GgmlType::Q3_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ3K, nullptr},
+      {GgmlType::Q4_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ4K, avx2::DotQ4K},
+      {GgmlType::Q5_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ5K, avx2::DotQ5K},
+      {GgmlType::Q6_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ6K, avx2::DotQ6K},
+  };
+  for (const Entry& e : kEntries) {
+    if (e.type == t) return &e;
+  }
+  return nullptr;
+}
+
+// Built once: one kernel per (type, ISA).
+struct Tables {
+  DotKernel scalar[64];
+  DotKernel avx2[64];
+  Tables() {
+    for (uint32_t id = 0; id < 64; ++id) {
+      const Entry* e = FindEntry(static_cast<GgmlType>(id));
+      if (e == nullptr) continue;
+      scalar[id] = {e->type, e->act, e->quantize, e->scalar};
+      const bool simd = e->avx2 != nullptr && avx2::Compiled();
+      avx2[id] = {e->type, e->act, e->quantize, simd ? e->avx2 : e->scalar};
+    }
+  }
+};
+
+}  // namespace
+
+bool HasDotKernel(GgmlType weight_type) { return FindEntry(weight_type) != nullptr; }
+
+const DotKernel& GetDotKernel(GgmlType weight_type, Isa isa) {
+  static const Tables kTables;
+  if (!HasDotKernel(weight_type)) {
+    Fail("no CPU matrix kernel for weight type {}", GgmlTypeName(weight_type));
+  }
+  const auto id = static_cast<uint32_t>(weight_type);
+  return isa == Isa::kScalar ? kTables.scalar[id] : kTables.avx2[id];
+}
+
+void AxpyF16(Isa isa, int64_t n, float a, const uint16_t* x, float* y) {
+  if (isa != Isa::kScalar && avx2::Compiled()) return avx2::AxpyF16(n, a, x, y);
+  for (int64_t i = 0; i < n; ++i) y[i] += a * HalfToFloat(x[i]);
+}
+
+void AxpyF32(Isa isa, int64_t n, float a, const float* x, float* y) {
+  if (isa != Isa::kScalar && avx2::Compiled()) return avx2::AxpyF32(n, a, x, y);
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+float DotF16F16(Isa isa, int64_t n, const uint16_t* x, const uint16_t* y) {
+  return GetDotKernel(GgmlType::F16, isa).dot(n, x, y);
+}
+
+float DotF32F32(Isa isa, int64_t n, const float* x, const float* y) {
+  return GetDotKernel(GgmlType::F32, isa).dot(n, x, y);
+}
+
+uint64_t ActRowBytes(const DotKernel& k, int64_t n) {
+  return RowBytes(k.act_type, static_cast<uint64_t>(n)).value();
+}
+
+}  // namespace ember

@@ -1,0 +1,92 @@
+// Row dot products between a weight row of any supported type and an activation row, the inner
+// loop of every matrix product. As in ggml, activations are first converted to the format that
+// pairs with the weight type (its "vec_dot_type"): Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1
+// (it carries d * sum(q) for the min term), Q8_K for the K-quants, F16/BF16 for F16/BF16, F32 for
+// F32. Integer dot products of 8-bit activations against the weight codes are both what makes
+// quantized inference fast and what makes ember's numbers track llama.cpp's.
+//
+// One table per ISA; every entry has a scalar reference that the SIMD versions are tested against.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/cpu_features.h"
+#include "gguf/ggml_type.h"
+
+namespace ember {
+
+// y receives the activation row x (n elements) converted to the kernel's act_type.
+using QuantizeActFn = void (*)(const float* x, void* y, int64_t n);
+// Dot product of a weight row w (n elements) with an activation row a (act_type, n elements).
+using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
+
+struct DotKernel {
+  GgmlType weight_type;
+  GgmlType act_type;
+  QuantizeActFn quantize;
+  VecDotFn dot;
+};
+
+bool HasDotKernel(GgmlType weight_type);
+// The kernel for `weight_type` at `isa` (falling back to scalar where no SIMD version exists).
+// An unsupported weight type is an ember::Error naming it.
+const DotKernel& GetDotKernel(GgmlType weight_type, Isa isa);
+// Bytes of one activation row of n elements in the kernel's act_type.
+uint64_t ActRowBytes(const DotKernel& k, int64_t n);
+
+// Activation converters (scalar; ggml's x86 rounding: Q8_0/Q8_1 scale by 127/amax and round
+// half to even, Q8_K by -127/max-with-sign as quantize_row_q8_K_ref).
+void QuantizeActF32(const float* x, void* y, int64_t n);
+void QuantizeActF16(const float* x, void* y, int64_t n);
+void QuantizeActBF16(const float* x, void* y, int64_t n);
+void QuantizeActQ8_0(const float* x, void* y, int64_t n);
+void QuantizeActQ8_1(const float* x, void* y, int64_t n);
+void QuantizeActQ8K(const float* x, void* y, int64_t n);
+
+namespace scalar {
+float DotF32(int64_t n, const void* w, const void* a);
+float DotF16(int64_t n, const void* w, const void* a);
+float DotBF16(int64_t n, const void* w, const void* a);
+float DotQ4_0(int64_t n, const void* w, const void* a);
+float DotQ4_1(int64_t n, const void* w, const void* a);
+float DotQ5_0(int64_t n, const void* w, const void* a);
+float DotQ5_1(int64_t n, const void* w, const void* a);
+float DotQ8_0(int64_t n, const void* w, const void* a);
+// K-quants: the weight super-block dequantized (quant/DequantizeRow) times the Q8_K values.
+float DotQ2K(int64_t n, const void* w, const void* a);
+float DotQ3K(int64_t n, const void* w, const void* a);
+float DotQ4K(int64_t n, const void* w, const void* a);
+float DotQ5K(int64_t n, const void* w, const void* a);
+float DotQ6K(int64_t n, const void* w, const void* a);
+}  // namespace scalar
+
+namespace avx2 {
+bool Compiled();  // false when the compiler cannot target AVX2
+float DotF32(int64_t n, const void* w, const void* a);
+float DotF16(int64_t n, const void* w, const void* a);
+float DotQ4_0(int64_t n, const void* w, const void* a);
+float DotQ4_1(int64_t n, const void* w, const void* a);
+float DotQ5_0(int64_t n, const void* w, const void* a);
+float DotQ5_1(int64_t n, const void* w, const void* a);
+float DotQ8_0(int64_t n, const void* w, const void* a);
+float DotQ4K(int64_t n, const void* w, const void* a);
+float DotQ5K(int64_t n, const void* w, const void* a);
+float DotQ6K(int64_t n, const void* w, const void* a);
+// F32 dot of two float vectors (attention).
+float DotF32F32(int64_t n, const float* a, const float* b);
+}  // namespace avx2
+
+}  // namespace ember
+
+namespace ember {
+// y[i] += a * x[i] for F16 / F32 x (attention's weighted sum of values), dispatched by ISA.
+void AxpyF16(Isa isa, int64_t n, float a, const uint16_t* x, float* y);
+void AxpyF32(Isa isa, int64_t n, float a, const float* x, float* y);
+// F16 x F16 and F32 x F32 dot products (attention scores), dispatched by ISA.
+float DotF16F16(Isa isa, int64_t n, const uint16_t* x, const uint16_t* y);
+float DotF32F32(Isa isa, int64_t n, const float* x, const float* y);
+namespace avx2 {
+void AxpyF16(int64_t n, float a, const uint16_t* x, float* y);
+void AxpyF32(int64_t n, float a, const float* x, float* y);
+}  // namespace avx2
+}  // namespace ember

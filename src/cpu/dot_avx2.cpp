@@ -1,0 +1,314 @@
+// AVX2 dot products (with FMA and F16C), compiled for AVX2 through function attributes so the
+// file builds in portable mode too; they run only when cpu_features says the CPU has AVX2.
+// Each mirrors its scalar reference in dot_scalar.cpp: per-block exact integer sums of 8-bit
+// products (maddubs + madd), then one float multiply-add per block.
+#include "cpu/dot.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define EMBER_HAVE_AVX2_KERNELS 1
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "core/half.h"
+#include "quant/blocks.h"
+
+#define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace ember::avx2 {
+namespace {
+
+EMBER_AVX2 inline float Hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+EMBER_AVX2 inline int HsumI32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// 16 bytes of packed nibbles -> 32 bytes: low nibbles first (elements 0..15), then high (16..31).
+EMBER_AVX2 inline __m256i Nibbles(const uint8_t* qs) {
+  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+  return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, 0xFF where bit j is set (byte j <-> bit j).
+EMBER_AVX2 inline __m256i BitsToBytes(const uint8_t* p) {
+  uint32_t x32;
+  std::memcpy(&x32, p, 4);
+  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                         0x0101010101010101, 0x0000000000000000);
+  __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(x32)), shuf);
+  bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+  return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+// Sum of u8 x s8 products, as 8 int32 lanes.
+EMBER_AVX2 inline __m256i DotU8I8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// Sum of s8 x s8 products: move x's sign onto y so maddubs sees |x| unsigned.
+EMBER_AVX2 inline __m256i DotI8I8(__m256i x, __m256i y) {
+  return DotU8I8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+EMBER_AVX2 inline __m256i Load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+}  // namespace
+
+bool Compiled() { return true; }
+
+EMBER_AVX2 float DotF32F32(int64_t n, const float* x, const float* y) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+  float sum = Hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+EMBER_AVX2 float DotF32(int64_t n, const void* w, const void* a) {
+  return DotF32F32(n, static_cast<const float*>(w), static_cast<const float*>(a));
+}
+
+EMBER_AVX2 float DotF16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  auto load = [](const uint16_t* p) EMBER_AVX2 {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  };
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(load(x + i), load(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(load(x + i + 8), load(y + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load(x + i), load(y + i), acc0);
+  float sum = Hsum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += HalfToFloat(x[i]) * HalfToFloat(y[i]);
+  return sum;
+}
+
+EMBER_AVX2 float DotQ4_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK4_0; ++i) {
+    const __m256i qx = _mm256_sub_epi8(Nibbles(x[i].qs), _mm256_set1_epi8(8));
+    const __m256i dot = DotI8I8(qx, Load256(y[i].qs));
+    const float d = HalfToFloat(x[i].d) * HalfToFloat(y[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return Hsum(acc);
+}
+
+EMBER_AVX2 float DotQ4_1(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_1*>(w);
+  const auto* y = static_cast<const BlockQ8_1*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.0f;
+  for (int64_t i = 0; i < n / kQK4_1; ++i) {
+    const __m256i dot = DotU8I8(Nibbles(x[i].qs), Load256(y[i].qs));
+    const float d = HalfToFloat(x[i].d) * HalfToFloat(y[i].d);
+    mins += HalfToFloat(x[i].m) * HalfToFloat(y[i].s);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return Hsum(acc) + mins;
+}
+
+EMBER_AVX2 float DotQ5_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK5_0; ++i) {
+    // Where the 5th bit is clear, nibble | 0xF0 is nibble - 16 as a signed byte.
+    const __m256i hi = _mm256_andnot_si256(BitsToBytes(x[i].qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    const __m256i qx = _mm256_or_si256(Nibbles(x[i].qs), hi);
+    const __m256i dot = DotI8I8(qx, Load256(y[i].qs));
+    const float d = HalfToFloat(x[i].d) * HalfToFloat(y[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return Hsum(acc);
+}
+
+EMBER_AVX2 float DotQ5_1(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_1*>(w);
+  const auto* y = static_cast<const BlockQ8_1*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.0f;
+  for (int64_t i = 0; i < n / kQK5_1; ++i) {
+    const __m256i hi = _mm256_and_si256(BitsToBytes(x[i].qh), _mm256_set1_epi8(0x10));
+    const __m256i qx = _mm256_or_si256(Nibbles(x[i].qs), hi);
+    const __m256i dot = DotU8I8(qx, Load256(y[i].qs));
+    const float d = HalfToFloat(x[i].d) * HalfToFloat(y[i].d);
+    mins += HalfToFloat(x[i].m) * HalfToFloat(y[i].s);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return Hsum(acc) + mins;
+}
+
+EMBER_AVX2 float DotQ8_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ8_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK8_0; ++i) {
+    const __m256i dot = DotI8I8(Load256(x[i].qs), Load256(y[i].qs));
+    const float d = HalfToFloat(x[i].d) * HalfToFloat(y[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return Hsum(acc);
+}
+
+namespace {
+
+// The 8 six-bit scales and mins of a Q4_K / Q5_K block (ggml's get_scale_min_k4).
+inline void ScaleMinK4(const uint8_t* s, uint8_t* sc, uint8_t* m) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = s[j] & 63;
+    m[j] = s[j + 4] & 63;
+  }
+  for (int j = 4; j < 8; ++j) {
+    sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
+    m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
+// Shared by Q4_K and Q5_K: the codes of sub-blocks 2c and 2c+1 are the low and high nibbles of
+// qs[32c .. 32c+32), optionally with a 5th bit from qh.
+template <bool kFive, typename Block>
+EMBER_AVX2 inline float DotQ45K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const Block*>(w);
+  const auto* y = static_cast<const BlockQ8K*>(a);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i one = _mm256_set1_epi8(1);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    uint8_t sc[8], mn[8];
+    ScaleMinK4(x[i].scales, sc, mn);
+    int summins = 0;
+    for (int j = 0; j < 8; ++j) summins += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+    __m256i acc = _mm256_setzero_si256();
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (kFive) qh = Load256(x[i].qh);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = Load256(x[i].qs + 32 * c);
+      __m256i lo = _mm256_and_si256(q, m4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      if constexpr (kFive) {
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+      }
+      const __m256i plo = _mm256_maddubs_epi16(lo, Load256(y[i].qs + 64 * c));
+      const __m256i phi = _mm256_maddubs_epi16(hi, Load256(y[i].qs + 64 * c + 32));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+    }
+    const float d = y[i].d * HalfToFloat(x[i].d);
+    const float dmin = y[i].d * HalfToFloat(x[i].dmin);
+    sum += d * static_cast<float>(HsumI32(acc)) - dmin * static_cast<float>(summins);
+  }
+  return sum;
+}
+
+}  // namespace
+
+EMBER_AVX2 float DotQ4K(int64_t n, const void* w, const void* a) {
+  return DotQ45K<false, BlockQ4K>(n, w, a);
+}
+
+EMBER_AVX2 float DotQ5K(int64_t n, const void* w, const void* a) {
+  return DotQ45K<true, BlockQ5K>(n, w, a);
+}
+
+EMBER_AVX2 float DotQ6K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ6K*>(w);
+  const auto* y = static_cast<const BlockQ8K*>(a);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const int8_t* sc = x[i].scales;
+    __m256i acc = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = x[i].ql + 64 * half;
+      const __m256i qh = Load256(x[i].qh + 32 * half);
+      const __m256i ql0 = Load256(ql);
+      const __m256i ql1 = Load256(ql + 32);
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+      for (int k = 0; k < 4; ++k) {
+        const int s = 8 * half + 2 * k;  // scale index of elements 16s .. 16s+31
+        const __m256i p = _mm256_maddubs_epi16(q[k], Load256(y[i].qs + 128 * half + 32 * k));
+        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale));
+      }
+    }
+    // Codes are stored +32: remove 32 * sum(q8) per sub-block through the precomputed bsums.
+    int offset = 0;
+    for (int s = 0; s < 16; ++s) offset += sc[s] * y[i].bsums[s];
+    sum += y[i].d * HalfToFloat(x[i].d) * static_cast<float>(HsumI32(acc) - 32 * offset);
+  }
+  return sum;
+}
+
+EMBER_AVX2 void AxpyF16(int64_t n, float a, const uint16_t* x, float* y) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, vx, _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * HalfToFloat(x[i]);
+}
+
+EMBER_AVX2 void AxpyF32(int64_t n, float a, const float* x, float* y) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace ember::avx2
+
+#else  // no AVX2 compiler support: the dispatch table never selects these
+
+namespace ember::avx2 {
+bool Compiled() { return false; }
+float DotF32F32(int64_t, const float*, const float*) { return 0.0f; }
+float DotF32(int64_t, const void*, const void*) { return 0.0f; }
+float DotF16(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ4_0(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ4_1(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ5_0(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ5_1(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ8_0(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ4K(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ5K(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ6K(int64_t, const void*, const void*) { return 0.0f; }
+void AxpyF16(int64_t, float, const uint16_t*, float*) {}
+void AxpyF32(int64_t, float, const float*, float*) {}
+}  // namespace ember::avx2
+
+#endif

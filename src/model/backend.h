@@ -1,0 +1,63 @@
+// Backend: the operations the forward pass is written against. The CPU backend (src/cpu)
+// implements them now, a CUDA backend later; the model code never calls a kernel directly.
+//
+// Activations are row-major F32 matrices, one row per token: (n_tokens, width). For the CPU they
+// are host pointers; weights are WeightViews into the mapped file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "model/kv_cache.h"
+#include "model/model_config.h"
+#include "model/weights.h"
+
+namespace ember {
+
+struct RopeParams {
+  int64_t head_dim = 0;
+  int64_t n_dims = 0;  // rotated dimensions per head (the rest pass through)
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;
+  RopeStyle style = RopeStyle::kNormal;
+  const float* freq_factors = nullptr;  // (n_dims / 2) divisors of each frequency, or null
+};
+
+struct AttentionParams {
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim = 0;
+  float scale = 1.0f;     // applied to q.k
+  float softcap = 0.0f;   // 0 = none
+  int64_t window = 0;     // sliding window (0 = full causal)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // y (n_tokens, w.n_out) = x (n_tokens, w.n_in) times W^T: one dot product per weight row.
+  virtual void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) = 0;
+  // out (n, w.n_in): rows ids[0..n) of w dequantized to F32 (embedding lookup).
+  virtual void GetRows(const WeightView& w, const int32_t* ids, int64_t n, float* out) = 0;
+  // y (n_tokens, n) = x / rms(x) * weight, per row.
+  virtual void RmsNorm(const float* x, const float* weight, int64_t n_tokens, int64_t n, float eps,
+                       float* y) = 0;
+  // In place on x (n_tokens, n_heads * head_dim); token t sits at position pos[t].
+  virtual void Rope(float* x, int64_t n_tokens, int64_t n_heads, const int32_t* pos,
+                    const RopeParams& p) = 0;
+  // Writes k (n_tokens, k_width) and v (n_tokens, v_width) at positions pos0.. of `layer`.
+  virtual void StoreKv(KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens,
+                       const float* k, const float* v) = 0;
+  // out (n_tokens, n_head * head_dim): token t (position pos0 + t) attends causally to cache
+  // positions [0, pos0 + t] of `layer`; q head h reads KV head h / (n_head / n_head_kv).
+  virtual void Attention(const KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens,
+                         const float* q, const AttentionParams& p, float* out) = 0;
+  // out[i] = silu(gate[i]) * up[i], i < n.
+  virtual void SwiGlu(const float* gate, const float* up, int64_t n, float* out) = 0;
+  // x[i] += y[i], i < n.
+  virtual void Add(float* x, const float* y, int64_t n) = 0;
+};
+
+}  // namespace ember

@@ -1,0 +1,85 @@
+#include "model/cpu_backend.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "cpu/ops.h"
+#include "quant/quant.h"
+
+namespace ember {
+
+CpuBackend::CpuBackend(int n_threads, Isa isa) : isa_(ClampIsa(isa)), pool_(n_threads) {}
+
+std::string CpuBackend::name() const {
+  return fmt::format("cpu ({}, {} threads)", IsaName(isa_), pool_.size());
+}
+
+void CpuBackend::MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) {
+  const cpu::MatrixRef m{w.type, w.n_in, w.n_out, w.row_bytes, w.data};
+  cpu::MatMul(pool_, isa_, m, x, n_tokens, y, act_scratch_);
+}
+
+void CpuBackend::GetRows(const WeightView& w, const int32_t* ids, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    EMBER_CHECK(ids[i] >= 0 && ids[i] < w.n_out);
+    DequantizeRow(w.type, w.Row(ids[i]), out + i * w.n_in, w.n_in);
+  }
+}
+
+void CpuBackend::RmsNorm(const float* x, const float* weight, int64_t n_tokens, int64_t n,
+                         float eps, float* y) {
+  cpu::RmsNorm(x, weight, n_tokens, n, eps, y);
+}
+
+void CpuBackend::Rope(float* x, int64_t n_tokens, int64_t n_heads, const int32_t* pos,
+                      const RopeParams& p) {
+  const cpu::RopeArgs a{p.head_dim, p.n_dims, p.freq_base, p.freq_scale,
+                        p.style == RopeStyle::kNeox, p.freq_factors};
+  cpu::Rope(x, n_tokens, n_heads, pos, a);
+}
+
+void CpuBackend::StoreKv(KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens,
+                         const float* k, const float* v) {
+  const int64_t kw = cache.k_width(), vw = cache.v_width();
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    uint8_t* kd = cache.K(layer, pos0 + t);
+    uint8_t* vd = cache.V(layer, pos0 + t);
+    if (cache.type() == GgmlType::F16) {
+      auto* k16 = reinterpret_cast<uint16_t*>(kd);
+      auto* v16 = reinterpret_cast<uint16_t*>(vd);
+      for (int64_t i = 0; i < kw; ++i) k16[i] = FloatToHalf(k[t * kw + i]);
+      for (int64_t i = 0; i < vw; ++i) v16[i] = FloatToHalf(v[t * vw + i]);
+    } else {
+      std::memcpy(kd, k + t * kw, static_cast<size_t>(kw) * 4);
+      std::memcpy(vd, v + t * vw, static_cast<size_t>(vw) * 4);
+    }
+  }
+}
+
+void CpuBackend::Attention(const KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens,
+                           const float* q, const AttentionParams& p, float* out) {
+  cpu::AttentionArgs a;
+  a.n_head = p.n_head;
+  a.n_head_kv = p.n_head_kv;
+  a.head_dim = p.head_dim;
+  a.scale = p.scale;
+  a.softcap = p.softcap;
+  a.window = p.window;
+  a.k = cache.K(layer, 0);
+  a.v = cache.V(layer, 0);
+  a.k_stride = static_cast<uint64_t>(cache.k_width()) * cache.elem_size();
+  a.v_stride = static_cast<uint64_t>(cache.v_width()) * cache.elem_size();
+  a.f16 = cache.type() == GgmlType::F16;
+  cpu::Attention(pool_, isa_, q, n_tokens, pos0, a, out);
+}
+
+void CpuBackend::SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
+  cpu::SwiGlu(gate, up, n, out);
+}
+
+void CpuBackend::Add(float* x, const float* y, int64_t n) { cpu::Add(x, y, n); }
+
+}  // namespace ember

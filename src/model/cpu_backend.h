@@ -1,0 +1,43 @@
+// CpuBackend: the Backend interface on the CPU kernels of src/cpu (SIMD chosen at start-up,
+// a persistent thread pool).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_features.h"
+#include "cpu/thread_pool.h"
+#include "model/backend.h"
+
+namespace ember {
+
+class CpuBackend : public Backend {
+ public:
+  // n_threads <= 0: physical cores. isa: normally SelectIsa() (EMBER_CPU_ISA may lower it).
+  explicit CpuBackend(int n_threads = 0, Isa isa = SelectIsa());
+
+  std::string name() const override;
+  int n_threads() const { return pool_.size(); }
+  Isa isa() const { return isa_; }
+
+  void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) override;
+  void GetRows(const WeightView& w, const int32_t* ids, int64_t n, float* out) override;
+  void RmsNorm(const float* x, const float* weight, int64_t n_tokens, int64_t n, float eps,
+               float* y) override;
+  void Rope(float* x, int64_t n_tokens, int64_t n_heads, const int32_t* pos,
+            const RopeParams& p) override;
+  void StoreKv(KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens, const float* k,
+               const float* v) override;
+  void Attention(const KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens,
+                 const float* q, const AttentionParams& p, float* out) override;
+  void SwiGlu(const float* gate, const float* up, int64_t n, float* out) override;
+  void Add(float* x, const float* y, int64_t n) override;
+
+ private:
+  Isa isa_;
+  ThreadPool pool_;
+  std::vector<uint8_t> act_scratch_;
+};
+
+}  // namespace ember

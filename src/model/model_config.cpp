@@ -1,0 +1,111 @@
+#include "model/model_config.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "gguf/gguf_file.h"
+
+namespace ember {
+namespace {
+
+int64_t PositiveKey(const GgufFile& f, const std::string& key) {
+  const uint64_t v = f.GetUnsigned(key);
+  if (v == 0 || v > (1ull << 31)) Fail("{}: metadata key '{}' = {} is out of range", f.path(), key, v);
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
+  ModelConfig c;
+  c.arch = f.architecture();
+  c.name = f.GetStringOr("general.name", "");
+  if (c.arch.empty()) Fail("{}: metadata key 'general.architecture' is missing", f.path());
+  if (c.arch != "llama") {
+    Fail("{}: architecture '{}' is not supported yet (supported: llama)", f.path(), c.arch);
+  }
+  const std::string p = c.arch + ".";
+  c.n_embd = PositiveKey(f, p + "embedding_length");
+  c.n_layer = PositiveKey(f, p + "block_count");
+  c.n_head = PositiveKey(f, p + "attention.head_count");
+  c.n_head_kv = f.Has(p + "attention.head_count_kv") ? PositiveKey(f, p + "attention.head_count_kv")
+                                                      : c.n_head;
+  c.n_ff = PositiveKey(f, p + "feed_forward_length");
+  c.n_ctx_train = PositiveKey(f, p + "context_length");
+  if (c.n_head % c.n_head_kv != 0) {
+    Fail("{}: '{}attention.head_count' = {} is not a multiple of '{}attention.head_count_kv' = {}",
+         f.path(), p, c.n_head, p, c.n_head_kv);
+  }
+  if (f.Has(p + "attention.key_length")) {
+    c.head_dim = PositiveKey(f, p + "attention.key_length");
+  } else {
+    if (c.n_embd % c.n_head != 0) {
+      Fail("{}: '{}embedding_length' = {} is not a multiple of '{}attention.head_count' = {}",
+           f.path(), p, c.n_embd, p, c.n_head);
+    }
+    c.head_dim = c.n_embd / c.n_head;
+  }
+  c.head_dim_v = f.Has(p + "attention.value_length") ? PositiveKey(f, p + "attention.value_length")
+                                                     : c.head_dim;
+  if (c.head_dim_v != c.head_dim) {
+    Fail("{}: '{}attention.value_length' = {} differs from the key length {} (not supported for "
+         "llama)", f.path(), p, c.head_dim_v, c.head_dim);
+  }
+  c.norm_eps = static_cast<float>(f.GetFloat(p + "attention.layer_norm_rms_epsilon"));
+  if (!(c.norm_eps > 0.0f) || c.norm_eps > 0.1f) {
+    Fail("{}: '{}attention.layer_norm_rms_epsilon' = {} is out of range", f.path(), p, c.norm_eps);
+  }
+
+  c.rope_style = RopeStyle::kNormal;
+  c.rope_dims = f.Has(p + "rope.dimension_count") ? PositiveKey(f, p + "rope.dimension_count")
+                                                  : c.head_dim;
+  if (c.rope_dims > c.head_dim || c.rope_dims % 2 != 0) {
+    Fail("{}: '{}rope.dimension_count' = {} must be even and at most the head dimension {}",
+         f.path(), p, c.rope_dims, c.head_dim);
+  }
+  c.rope_freq_base = static_cast<float>(f.GetFloatOr(p + "rope.freq_base", 10000.0));
+  if (!(c.rope_freq_base > 1.0f) || !std::isfinite(c.rope_freq_base)) {
+    Fail("{}: '{}rope.freq_base' = {} is out of range", f.path(), p, c.rope_freq_base);
+  }
+  // Linear RoPE scaling: the new key pair, or the older single key llama.cpp still reads.
+  const std::string scaling = f.GetStringOr(p + "rope.scaling.type", "");
+  double factor = f.GetFloatOr(p + "rope.scaling.factor", 0.0);
+  if (factor == 0.0) factor = f.GetFloatOr(p + "rope.scale_linear", 0.0);
+  if (scaling == "" || scaling == "none" || scaling == "linear" || scaling == "llama3") {
+    // "llama3" scaling is carried by the rope_freqs tensor, not by a factor.
+    if (scaling != "llama3" && factor != 0.0 && factor != 1.0) {
+      if (!(factor > 0.0)) Fail("{}: '{}rope.scaling.factor' = {} is out of range", f.path(), p, factor);
+      c.rope_freq_scale = static_cast<float>(1.0 / factor);
+    }
+  } else {
+    Fail("{}: '{}rope.scaling.type' = '{}' is not supported yet (supported: none, linear)",
+         f.path(), p, scaling);
+  }
+  c.has_rope_freqs = f.FindTensor("rope_freqs.weight") != nullptr;
+
+  const GgufTensorInfo& embd = f.GetTensor("token_embd.weight");
+  if (embd.shape.size() != 2 || embd.ne(0) != static_cast<uint64_t>(c.n_embd)) {
+    Fail("{}: tensor 'token_embd.weight' has shape [{}], expected [{}, n_vocab]", f.path(),
+         fmt::join(embd.shape, ", "), c.n_embd);
+  }
+  c.n_vocab = static_cast<int64_t>(embd.ne(1));
+  if (f.Has(p + "vocab_size") && f.GetUnsigned(p + "vocab_size") != embd.ne(1)) {
+    Fail("{}: '{}vocab_size' = {} but 'token_embd.weight' has {} rows", f.path(), p,
+         f.GetUnsigned(p + "vocab_size"), embd.ne(1));
+  }
+  c.tied_output = f.FindTensor("output.weight") == nullptr;
+  c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  return c;
+}
+
+std::string ModelConfig::Summary() const {
+  return fmt::format(
+      "{}, {} layers, width {}, {} heads ({} KV), head dim {}, ff {}, vocab {}, ctx {}, rope base {}{}",
+      arch, n_layer, n_embd, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx_train,
+      rope_freq_base, tied_output ? ", tied output" : "");
+}
+
+}  // namespace ember

@@ -1,0 +1,68 @@
+// ModelConfig: the hyper-parameters of a decoder-only transformer, read from GGUF metadata.
+//
+// Keys are looked up under the file's architecture prefix ("<arch>.block_count", ...), so one
+// reader serves every family. Besides what the Llama forward pass uses, the config carries the
+// small set of switches other families differ by (RoPE style, norm type, activation, biases,
+// embedding scale, soft-capping, sliding window); it describes a model, it does not implement one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ember {
+
+class GgufFile;
+
+// How RoPE pairs the dimensions of a head. GGUF 'llama' files have Q/K rows permuted by the
+// converter so that rotation acts on ADJACENT pairs (x[2i], x[2i+1]) -- ggml's rope mode 0.
+// NeoX-style families (qwen2, gemma3, phi3...) rotate x[i] with x[i + n_rot/2] -- ggml mode 2.
+enum class RopeStyle { kNormal, kNeox };
+enum class NormType { kRmsNorm, kLayerNorm };
+enum class Activation { kSilu, kGeluTanh };
+
+struct ModelConfig {
+  std::string arch;   // general.architecture
+  std::string name;   // general.name (for messages)
+  int64_t n_vocab = 0;
+  int64_t n_embd = 0;       // model width
+  int64_t n_layer = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;    // grouped-query attention: n_head % n_head_kv == 0
+  int64_t head_dim = 0;     // per-head width of Q and K
+  int64_t head_dim_v = 0;   // per-head width of V
+  int64_t n_ff = 0;         // feed-forward width
+  int64_t n_ctx_train = 0;  // context length the model was trained with
+  float norm_eps = 1e-5f;
+  NormType norm = NormType::kRmsNorm;
+  Activation activation = Activation::kSilu;  // gated: act(gate) * up
+
+  RopeStyle rope_style = RopeStyle::kNormal;
+  int64_t rope_dims = 0;         // dimensions rotated per head (<= head_dim)
+  float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
+  bool has_rope_freqs = false;   // per-dimension factors tensor rope_freqs.weight (Llama 3.1+)
+
+  // Switches of other families; all off for llama.
+  bool attn_bias = false;             // biases on Q/K/V projections
+  bool qk_norm = false;               // RMSNorm on Q and K heads
+  float embedding_scale = 1.0f;       // multiply token embeddings (gemma: sqrt(n_embd))
+  float attn_logit_softcap = 0.0f;    // 0 = none
+  float final_logit_softcap = 0.0f;   // 0 = none
+  int64_t sliding_window = 0;         // 0 = full attention
+  bool tied_output = false;           // no output.weight: logits use token_embd.weight
+
+  float attn_scale = 0.0f;  // 1/sqrt(head_dim)
+
+  int64_t q_width() const { return n_head * head_dim; }
+  int64_t kv_width() const { return n_head_kv * head_dim; }
+  int64_t v_width() const { return n_head_kv * head_dim_v; }
+
+  // Reads and checks the config. A missing, mistyped or inconsistent key is an ember::Error
+  // naming the file and the key; an architecture ember does not run yet is refused by name.
+  static ModelConfig FromGguf(const GgufFile& file);
+
+  // One line: "llama, 30 layers, width 576, 9 heads (3 KV), head dim 64, ff 1536, ..."
+  std::string Summary() const;
+};
+
+}  // namespace ember

@@ -1,0 +1,60 @@
+// Weights: typed views of the tensors of a GGUF model, pointing into the file's memory map.
+//
+// Nothing is copied or dequantized at load: a matrix product reads the quantized rows in place.
+// A GGUF matrix with ne = {n_in, n_out} is n_out rows of n_in contiguous elements (ne[0] is the
+// contiguous axis), i.e. PyTorch's (n_out, n_in) Linear weight; y = W x is one dot product per row.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gguf/ggml_type.h"
+#include "model/model_config.h"
+
+namespace ember {
+
+class GgufFile;
+
+struct WeightView {
+  std::string name;
+  GgmlType type = GgmlType::F32;
+  int64_t n_in = 0;        // ne[0]: elements per row (contiguous)
+  int64_t n_out = 0;       // ne[1]: rows
+  uint64_t row_bytes = 0;  // bytes per row in `type`
+  const uint8_t* data = nullptr;
+
+  const uint8_t* Row(int64_t r) const { return data + static_cast<uint64_t>(r) * row_bytes; }
+  uint64_t bytes() const { return row_bytes * static_cast<uint64_t>(n_out); }
+  bool valid() const { return data != nullptr; }
+  // F32 vector weights (norms, biases) read as floats.
+  const float* f32() const { return reinterpret_cast<const float*>(data); }
+};
+
+struct LayerWeights {
+  WeightView attn_norm;    // (n_embd) F32
+  WeightView wq;           // (n_embd -> n_head * head_dim)
+  WeightView wk;           // (n_embd -> n_head_kv * head_dim)
+  WeightView wv;           // (n_embd -> n_head_kv * head_dim)
+  WeightView wo;           // (n_head * head_dim -> n_embd)
+  WeightView ffn_norm;     // (n_embd) F32
+  WeightView ffn_gate;     // (n_embd -> n_ff)
+  WeightView ffn_up;       // (n_embd -> n_ff)
+  WeightView ffn_down;     // (n_ff -> n_embd)
+};
+
+struct Weights {
+  WeightView token_embd;   // (n_embd -> n_vocab): n_vocab rows of n_embd
+  WeightView output_norm;  // (n_embd) F32
+  WeightView output;       // (n_embd -> n_vocab); token_embd itself when tied
+  WeightView rope_freqs;   // (rope_dims / 2) F32, optional per-frequency divisors (Llama 3.1+)
+  std::vector<LayerWeights> layers;
+
+  // Resolves and checks every tensor the config needs: name present, shape and type as
+  // expected. A missing or misshapen tensor is an ember::Error naming it.
+  static Weights FromGguf(const GgufFile& file, const ModelConfig& config);
+  // Bytes of weights read to produce one token (every matrix once; the embedding row is tiny).
+  uint64_t BytesPerToken() const;
+};
+
+}  // namespace ember

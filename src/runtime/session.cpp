@@ -1,0 +1,61 @@
+#include "runtime/session.h"
+
+#include <chrono>
+
+#include "core/error.h"
+
+namespace ember {
+namespace {
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int64_t ResolveContextSize(const ModelConfig& config, int64_t requested) {
+  if (requested < 0) Fail("context size {} must not be negative", requested);
+  if (requested == 0) return std::min(config.n_ctx_train, kDefaultMaxContext);
+  return requested;
+}
+
+Session::Session(const Model& model, Backend& backend, const SessionOptions& options)
+    : model_(model),
+      backend_(backend),
+      cache_(model.config(), ResolveContextSize(model.config(), options.n_ctx), options.kv_type) {}
+
+const std::vector<float>& Session::Prefill(std::span<const int32_t> tokens, bool all_logits) {
+  if (tokens.empty()) Fail("the prompt is empty (no tokens to evaluate)");
+  if (n_past_ + static_cast<int64_t>(tokens.size()) > cache_.n_ctx()) {
+    Fail("the prompt has {} tokens but the context holds {} (with {} already used); raise -c",
+         tokens.size(), cache_.n_ctx(), n_past_);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  ForwardOptions fo;
+  fo.all_logits = all_logits;
+  fo.trace = trace_;
+  LlamaForward(model_, backend_, cache_, tokens, n_past_, fo, logits_);
+  n_past_ += static_cast<int64_t>(tokens.size());
+  timings_.prompt_ms += MsSince(t0);
+  timings_.prompt_tokens += static_cast<int64_t>(tokens.size());
+  return logits_;
+}
+
+const std::vector<float>& Session::Decode(int32_t token) {
+  if (n_past_ + 1 > cache_.n_ctx()) Fail("the context of {} tokens is full", cache_.n_ctx());
+  const auto t0 = std::chrono::steady_clock::now();
+  ForwardOptions fo;
+  fo.trace = trace_;
+  LlamaForward(model_, backend_, cache_, std::span<const int32_t>(&token, 1), n_past_, fo, logits_);
+  n_past_ += 1;
+  timings_.gen_ms += MsSince(t0);
+  timings_.gen_tokens += 1;
+  return logits_;
+}
+
+void Session::Reset() {
+  n_past_ = 0;
+  timings_ = {};
+}
+
+}  // namespace ember
