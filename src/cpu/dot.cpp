@@ -1,6 +1,8 @@
 // The per-ISA dispatch tables of the row dot products.
 #include "cpu/dot.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "core/half.h"
 
@@ -67,12 +69,12 @@ const DotKernel& GetDotKernel(GgmlType weight_type, Isa isa) {
 
 void AxpyF16(Isa isa, int64_t n, float a, const uint16_t* x, float* y) {
   if (isa != Isa::kScalar && avx2::Compiled()) return avx2::AxpyF16(n, a, x, y);
-  for (int64_t i = 0; i < n; ++i) y[i] += a * HalfToFloat(x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(HalfToFloat(x[i]), a, y[i]);
 }
 
 void AxpyF32(Isa isa, int64_t n, float a, const float* x, float* y) {
   if (isa != Isa::kScalar && avx2::Compiled()) return avx2::AxpyF32(n, a, x, y);
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(x[i], a, y[i]);
 }
 
 float DotF16F16(Isa isa, int64_t n, const uint16_t* x, const uint16_t* y) {

@@ -43,6 +43,11 @@ void QuantizeActQ8_0(const float* x, void* y, int64_t n);
 void QuantizeActQ8_1(const float* x, void* y, int64_t n);
 void QuantizeActQ8K(const float* x, void* y, int64_t n);
 
+// The horizontal sum of 8 lanes in the order of ggml's AVX2 hsum: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+inline float Tree8(const float* l) {
+  return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+}
+
 namespace scalar {
 float DotF32(int64_t n, const void* w, const void* a);
 float DotF16(int64_t n, const void* w, const void* a);

@@ -8,6 +8,7 @@
 #define EMBER_HAVE_AVX2_KERNELS 1
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/half.h"
@@ -68,15 +69,12 @@ EMBER_AVX2 inline __m256i Load256(const void* p) {
 
 bool Compiled() { return true; }
 
+// One accumulator, as llamafile's tinyBLAS: lane l sums elements i = l (mod 8) in order.
 EMBER_AVX2 float DotF32F32(int64_t n, const float* x, const float* y) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
-  }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
-  float sum = Hsum(_mm256_add_ps(acc0, acc1));
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc);
+  float sum = Hsum(acc);
   for (; i < n; ++i) sum += x[i] * y[i];
   return sum;
 }
@@ -88,17 +86,14 @@ EMBER_AVX2 float DotF32(int64_t n, const void* w, const void* a) {
 EMBER_AVX2 float DotF16(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const uint16_t*>(w);
   const auto* y = static_cast<const uint16_t*>(a);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  __m256 acc = _mm256_setzero_ps();
   int64_t i = 0;
-  auto load = [](const uint16_t* p) EMBER_AVX2 {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  };
-  for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(load(x + i), load(y + i), acc0);
-    acc1 = _mm256_fmadd_ps(load(x + i + 8), load(y + i + 8), acc1);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    const __m256 vy = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i)));
+    acc = _mm256_fmadd_ps(vx, vy, acc);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load(x + i), load(y + i), acc0);
-  float sum = Hsum(_mm256_add_ps(acc0, acc1));
+  float sum = Hsum(acc);
   for (; i < n; ++i) sum += HalfToFloat(x[i]) * HalfToFloat(y[i]);
   return sum;
 }
@@ -278,7 +273,7 @@ EMBER_AVX2 void AxpyF16(int64_t n, float a, const uint16_t* x, float* y) {
     const __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, vx, _mm256_loadu_ps(y + i)));
   }
-  for (; i < n; ++i) y[i] += a * HalfToFloat(x[i]);
+  for (; i < n; ++i) y[i] = std::fma(HalfToFloat(x[i]), a, y[i]);
 }
 
 EMBER_AVX2 void AxpyF32(int64_t n, float a, const float* x, float* y) {
@@ -287,7 +282,7 @@ EMBER_AVX2 void AxpyF32(int64_t n, float a, const float* x, float* y) {
   for (; i + 8 <= n; i += 8) {
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   }
-  for (; i < n; ++i) y[i] += a * x[i];
+  for (; i < n; ++i) y[i] = std::fma(x[i], a, y[i]);
 }
 
 }  // namespace ember::avx2

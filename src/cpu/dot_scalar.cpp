@@ -2,6 +2,7 @@
 // Legacy types use ggml's integer formulation (exact integer sums per 32-block, one float
 // multiply-add per block); K-quants dequantize each 256-block through the quant layer's reference
 // and multiply it with the Q8_K values in float.
+#include <cmath>
 #include <cstring>
 
 #include "core/half.h"
@@ -34,28 +35,35 @@ float DotKGeneric(GgmlType type, size_t block_bytes, int64_t n, const void* w, c
 
 }  // namespace
 
+// F32 / F16 / BF16 follow llamafile's tinyBLAS (what llama.cpp uses for these types on x86):
+// 8 lanes, lane l accumulating elements i = l (mod 8) with fused multiply-adds, then the lanes
+// summed as a tree ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). The AVX2 kernels give identical bits.
+template <typename T, float (*kLoad)(T)>
+float DotLanes8(int64_t n, const T* x, const T* y) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) lane[l] = std::fma(kLoad(x[i + l]), kLoad(y[i + l]), lane[l]);
+  }
+  float sum = Tree8(lane);
+  for (; i < n; ++i) sum += kLoad(x[i]) * kLoad(y[i]);
+  return sum;
+}
+
+inline float LoadF32(float v) { return v; }
+
 float DotF32(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const float*>(w);
-  const auto* y = static_cast<const float*>(a);
-  double sum = 0.0;  // ggml_vec_dot_f32's scalar path accumulates in ggml_float (double)
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * y[i]);
-  return static_cast<float>(sum);
+  return DotLanes8<float, LoadF32>(n, static_cast<const float*>(w), static_cast<const float*>(a));
 }
 
 float DotF16(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(HalfToFloat(x[i]) * HalfToFloat(y[i]));
-  return static_cast<float>(sum);
+  return DotLanes8<uint16_t, HalfToFloat>(n, static_cast<const uint16_t*>(w),
+                                          static_cast<const uint16_t*>(a));
 }
 
 float DotBF16(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(Bf16ToFloat(x[i]) * Bf16ToFloat(y[i]));
-  return static_cast<float>(sum);
+  return DotLanes8<uint16_t, Bf16ToFloat>(n, static_cast<const uint16_t*>(w),
+                                          static_cast<const uint16_t*>(a));
 }
 
 float DotQ4_0(int64_t n, const void* w, const void* a) {

@@ -1,6 +1,7 @@
 #include "cpu/ops.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "core/error.h"
@@ -83,16 +84,44 @@ void Rope(float* x, int64_t n_tokens, int64_t n_heads, const int32_t* pos, const
   }
 }
 
+float ExpGgml(float x) {
+  // ggml_v_expf (ggml-cpu/vec.h, MIT license) one lane at a time: a range reduction to
+  // 2^n * exp(b) and a degree-5 polynomial, with every fused multiply-add kept.
+  const float r = 0x1.8p23f;
+  const float z = std::fma(x, 0x1.715476p+0f, r);
+  const float n = z - r;
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  const uint32_t e = std::bit_cast<uint32_t>(z) << 23;
+  const float k = std::bit_cast<float>(e + std::bit_cast<uint32_t>(1.0f));
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, 0x1.ffffecp-1f * b);
+  if (!(std::fabs(n) > 126.0f)) return std::fma(j, k, k);
+  const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+  const float s1 = std::bit_cast<float>(g + 0x7f000000u);
+  const float s2 = std::bit_cast<float>(e - g);
+  if (std::fabs(n) > 192.0f) return s1 * s1;
+  return std::fma(s2, j, s2) * s1;
+}
+
+// Mirrors llama.cpp's CPU attention without flash attention, operation for operation, so that
+// the result is bit-identical (its F16 cache path): kq = K q with q rounded to F16 (tinyBLAS
+// lane order), kq * scale, softmax with ggml_v_expf summed per 8 positions into a double,
+// probabilities rounded to F16, and the weighted sum of values in tinyBLAS lane order over the
+// positions (lane l takes positions = l mod 8, then the tree sum of the lanes).
 void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int64_t pos0,
                const AttentionArgs& a, float* out) {
   EMBER_CHECK(a.n_head % a.n_head_kv == 0);
   const int64_t group = a.n_head / a.n_head_kv;
   const int64_t hd = a.head_dim;
   const int64_t n_tasks = n_tokens * a.n_head;
+  const int64_t n_kv_max = pos0 + n_tokens;
   pool.ParallelFor(n_tasks, std::max<int64_t>(1, n_tasks / (4 * pool.size())),
                    [&](int64_t task0, int64_t task1) {
-    std::vector<float> scores(static_cast<size_t>(pos0 + n_tokens));
+    std::vector<float> e(static_cast<size_t>(n_kv_max + 8));
     std::vector<uint16_t> q16(static_cast<size_t>(hd));
+    std::vector<float> lanes(static_cast<size_t>(8 * hd));
     for (int64_t task = task0; task < task1; ++task) {
       const int64_t t = task / a.n_head;
       const int64_t h = task % a.n_head;
@@ -106,39 +135,51 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
       float max = -INFINITY;
       for (int64_t j = first; j <= p; ++j) {
         const uint8_t* krow = a.k + static_cast<uint64_t>(j) * a.k_stride;
-        float s = a.f16 ? DotF16F16(isa, hd, q16.data(), reinterpret_cast<const uint16_t*>(krow) + kvh * hd)
-                        : DotF32F32(isa, hd, qh, reinterpret_cast<const float*>(krow) + kvh * hd);
+        float s = a.f16 ? DotF16F16(isa, hd, reinterpret_cast<const uint16_t*>(krow) + kvh * hd, q16.data())
+                        : DotF32F32(isa, hd, reinterpret_cast<const float*>(krow) + kvh * hd, qh);
         s *= a.scale;
         if (a.softcap > 0.0f) s = a.softcap * std::tanh(s / a.softcap);
-        scores[j] = s;
+        e[j] = s;
         max = std::max(max, s);
       }
+      // Masked positions contribute exact zeros; blocks of 8 are aligned to position 0.
+      const int64_t block0 = first / 8 * 8;
+      const int64_t block_end = (p + 1 + 7) / 8 * 8;
+      for (int64_t j = block0; j < first; ++j) e[j] = 0.0f;
+      for (int64_t j = first; j <= p; ++j) e[j] = ExpGgml(e[j] - max);
+      for (int64_t j = p + 1; j < block_end; ++j) e[j] = 0.0f;
       double sum = 0.0;
-      for (int64_t j = first; j <= p; ++j) {
-        scores[j] = std::exp(scores[j] - max);
-        sum += scores[j];
-      }
+      for (int64_t j = block0; j < block_end; j += 8) sum += static_cast<double>(Tree8(&e[j]));
       const float inv = static_cast<float>(1.0 / sum);
-      float* o = out + (t * a.n_head + h) * hd;
-      std::fill(o, o + hd, 0.0f);
+      std::fill(lanes.begin(), lanes.end(), 0.0f);
       for (int64_t j = first; j <= p; ++j) {
-        float w = scores[j] * inv;
+        float w = e[j] * inv;
+        float* acc = lanes.data() + (j % 8) * hd;
         const uint8_t* vrow = a.v + static_cast<uint64_t>(j) * a.v_stride;
         if (a.f16) {
           w = HalfToFloat(FloatToHalf(w));
-          AxpyF16(isa, hd, w, reinterpret_cast<const uint16_t*>(vrow) + kvh * hd, o);
+          AxpyF16(isa, hd, w, reinterpret_cast<const uint16_t*>(vrow) + kvh * hd, acc);
         } else {
-          AxpyF32(isa, hd, w, reinterpret_cast<const float*>(vrow) + kvh * hd, o);
+          AxpyF32(isa, hd, w, reinterpret_cast<const float*>(vrow) + kvh * hd, acc);
         }
+      }
+      float* o = out + (t * a.n_head + h) * hd;
+      for (int64_t d = 0; d < hd; ++d) {
+        const float l[8] = {lanes[d], lanes[hd + d], lanes[2 * hd + d], lanes[3 * hd + d],
+                            lanes[4 * hd + d], lanes[5 * hd + d], lanes[6 * hd + d], lanes[7 * hd + d]};
+        o[d] = Tree8(l);
       }
     }
   });
 }
 
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
+  // ggml_vec_swiglu_f32: x / (1 + ggml_v_expf(-x)) * up in blocks of 8, expf for the tail.
+  const int64_t n8 = n / 8 * 8;
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    const float ex = i < n8 ? ExpGgml(0.0f - g) : std::exp(-g);
+    out[i] = g / (1.0f + ex) * up[i];
   }
 }
 

@@ -58,6 +58,9 @@ struct AttentionArgs {
 void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int64_t pos0,
                const AttentionArgs& a, float* out);
 
+// exp(x) exactly as ggml's AVX2 ggml_v_expf computes it (softmax must match bit for bit).
+float ExpGgml(float x);
+
 // out[i] = silu(gate[i]) * up[i] (out may alias gate).
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
 // x[i] += y[i].
