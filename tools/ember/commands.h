@@ -7,5 +7,9 @@
 namespace ember::cli {
 
 void RegisterInspect(CLI::App& app);
+void RegisterSynth(CLI::App& app);
+void RegisterTokenize(CLI::App& app);
+void RegisterConvertTokenizer(CLI::App& app);
+void RegisterTemplate(CLI::App& app);
 
 }  // namespace ember::cli
