@@ -7,9 +7,7 @@
 namespace ember::cli {
 
 void RegisterInspect(CLI::App& app);
-void RegisterSynth(CLI::App& app);
 void RegisterTokenize(CLI::App& app);
 void RegisterConvertTokenizer(CLI::App& app);
-void RegisterTemplate(CLI::App& app);
 
 }  // namespace ember::cli

@@ -13,10 +13,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ember 0.1.0");
   app.footer("Run 'ember COMMAND --help' for the options of one command.");
   ember::cli::RegisterInspect(app);
-  ember::cli::RegisterSynth(app);
   ember::cli::RegisterTokenize(app);
   ember::cli::RegisterConvertTokenizer(app);
-  ember::cli::RegisterTemplate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
