@@ -269,17 +269,19 @@ class Parser {
 
     while (*pos) {
       if (*pos == '"') {
+        const char* open = pos;
         pos++;
         last_sym_start = rule.size();
         n_prev_rules = 1;
         while (*pos != '"') {
-          if (!*pos) ErrorAt(pos, "unterminated string literal");
+          if (!*pos) ErrorAt(open, "unterminated string literal");
           auto [chr, next] = ParseChar(pos);
           pos = next;
           rule.push_back({GrammarElementType::kChar, chr});
         }
         pos = ParseSpace(pos + 1, is_nested);
       } else if (*pos == '[') {
+        const char* open = pos;
         pos++;
         GrammarElementType start_type = GrammarElementType::kChar;
         if (*pos == '^') {
@@ -289,14 +291,14 @@ class Parser {
         last_sym_start = rule.size();
         n_prev_rules = 1;
         while (*pos != ']') {
-          if (!*pos) ErrorAt(pos, "unterminated character class");
+          if (!*pos) ErrorAt(open, "unterminated character class");
           auto [chr, next] = ParseChar(pos);
           pos = next;
           const GrammarElementType type =
               last_sym_start < rule.size() ? GrammarElementType::kCharAlt : start_type;
           rule.push_back({type, chr});
           if (pos[0] == '-' && pos[1] != ']') {
-            if (!pos[1]) ErrorAt(pos + 1, "unterminated character class");
+            if (!pos[1]) ErrorAt(open, "unterminated character class");
             auto [end_chr, end_next] = ParseChar(pos + 1);
             pos = end_next;
             rule.push_back({GrammarElementType::kCharRngUpper, end_chr});
