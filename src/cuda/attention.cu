@@ -24,16 +24,22 @@ constexpr int kMaxDim = 256;
 constexpr int kMaxSplits = 64;
 constexpr int kVPerLane = kMaxDim / 64;  // half2 pairs of V dims per lane
 
-__global__ void StoreKvKernel(uint16_t* __restrict__ dst, const float* __restrict__ src, int64_t n) {
+__global__ void StoreKvKernel(uint16_t* __restrict__ cache, int64_t width, int64_t n_ctx,
+                              const int32_t* __restrict__ pos, const float* __restrict__ src,
+                              int64_t n) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) reinterpret_cast<__half*>(dst)[i] = __float2half_rn(src[i]);
+  if (i >= n) return;
+  const int64_t t = i / width, col = i % width;
+  const int64_t row = pos[t];
+  if (row < 0 || row >= n_ctx) return;
+  reinterpret_cast<__half*>(cache)[row * width + col] = __float2half_rn(src[i]);
 }
 
 struct AttnArgs {
   const __half* k;
   const __half* v;
   int64_t k_width, v_width;
-  int64_t pos0;
+  const int32_t* pos;
   const float* q;
   float* out;
   float* partial;  // (n_tokens * n_head * n_splits, dv + 2) when n_splits > 1
@@ -56,7 +62,7 @@ __global__ void __launch_bounds__(kWarps * 32) AttnKernel(AttnArgs a) {
   for (int i = threadIdx.x; i < a.d; i += blockDim.x) q_s[i] = qr[i] * a.scale;
   __syncthreads();
 
-  const int64_t hi = a.pos0 + t + 1;  // keys [lo, hi) are visible to this token
+  const int64_t hi = static_cast<int64_t>(a.pos[t]) + 1;  // keys [lo, hi) are visible to this token
   const int64_t lo = a.window > 0 && hi > a.window ? hi - a.window : 0;
   const int64_t per = (hi - lo + a.n_splits - 1) / a.n_splits;
   const int64_t begin = lo + split * per;
@@ -183,17 +189,15 @@ int ChooseSplits(const AttentionShape& s, int64_t n_tokens, int64_t n_keys) {
 
 }  // namespace
 
-void StoreKv(const KvLayerView& kv, int64_t pos0, int64_t n_tokens, const float* k, const float* v,
-             cudaStream_t stream) {
+void StoreKv(const KvLayerView& kv, const int32_t* pos, int64_t n_tokens, const float* k,
+             const float* v, cudaStream_t stream) {
   if (n_tokens <= 0) return;
-  if (pos0 < 0 || pos0 + n_tokens > kv.n_ctx) KernelFail(__FILE__, __LINE__, "StoreKv: past n_ctx");
-  // Rows are contiguous in both source and cache, so a layer's rows pos0.. are one flat span.
   const int64_t nk = n_tokens * kv.k_width, nv = n_tokens * kv.v_width;
-  StoreKvKernel<<<static_cast<unsigned>(CeilDiv(nk, 256)), 256, 0, stream>>>(
-      kv.k + pos0 * kv.k_width, k, nk);
+  StoreKvKernel<<<static_cast<unsigned>(CeilDiv(nk, 256)), 256, 0, stream>>>(kv.k, kv.k_width, kv.n_ctx,
+                                                                            pos, k, nk);
   CUDA_CHECK_LAUNCH();
-  StoreKvKernel<<<static_cast<unsigned>(CeilDiv(nv, 256)), 256, 0, stream>>>(
-      kv.v + pos0 * kv.v_width, v, nv);
+  StoreKvKernel<<<static_cast<unsigned>(CeilDiv(nv, 256)), 256, 0, stream>>>(kv.v, kv.v_width, kv.n_ctx,
+                                                                            pos, v, nv);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -201,17 +205,18 @@ int64_t AttentionScratchFloats(const AttentionShape& s, int64_t n_tokens, int64_
   return n_tokens * s.n_head * kMaxSplits * (s.head_dim_v + 2);
 }
 
-void Attention(const KvLayerView& kv, int64_t pos0, int64_t n_tokens, const float* q,
-               const AttentionShape& s, float* out, float* partial, cudaStream_t stream) {
+void Attention(const KvLayerView& kv, const int32_t* pos, int64_t n_tokens, int64_t max_keys,
+               const float* q, const AttentionShape& s, float* out, float* partial,
+               cudaStream_t stream) {
   if (n_tokens <= 0) return;
   if (s.head_dim > kMaxDim || s.head_dim_v > kMaxDim || s.head_dim % 8 != 0 ||
       s.head_dim_v % 2 != 0 || kv.k_width % 8 != 0 || kv.v_width % 2 != 0) {
     KernelFail(__FILE__, __LINE__, "Attention: head dims must be even, at most 256, K's a multiple of 8");
   }
   if (s.n_head_kv <= 0 || s.n_head % s.n_head_kv != 0) KernelFail(__FILE__, __LINE__, "Attention: n_head % n_head_kv");
-  if (pos0 + n_tokens > kv.n_ctx) KernelFail(__FILE__, __LINE__, "Attention: past n_ctx");
+  if (max_keys > kv.n_ctx) KernelFail(__FILE__, __LINE__, "Attention: past n_ctx");
   if (n_tokens > 65535) KernelFail(__FILE__, __LINE__, "Attention: more than 65535 tokens in one call");
-  int64_t n_keys = pos0 + n_tokens;
+  int64_t n_keys = max_keys;
   if (s.window > 0 && n_keys > s.window) n_keys = s.window;
   const int n_splits = ChooseSplits(s, n_tokens, n_keys);
   AttnArgs a{};
@@ -219,7 +224,7 @@ void Attention(const KvLayerView& kv, int64_t pos0, int64_t n_tokens, const floa
   a.v = reinterpret_cast<const __half*>(kv.v);
   a.k_width = kv.k_width;
   a.v_width = kv.v_width;
-  a.pos0 = pos0;
+  a.pos = pos;
   a.q = q;
   a.out = out;
   a.partial = partial;

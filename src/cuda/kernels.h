@@ -71,24 +71,28 @@ struct KvLayerView {
   int64_t v_width = 0;
   int64_t n_ctx = 0;
 };
-// Writes k (n_tokens, k_width), v (n_tokens, v_width) as F16 rows pos0.. of the layer.
-void StoreKv(const KvLayerView& kv, int64_t pos0, int64_t n_tokens, const float* k, const float* v,
-             cudaStream_t stream);
+// Writes k (n_tokens, k_width), v (n_tokens, v_width) as F16 rows pos[t] of the layer (pos is a
+// device array, so a captured decode step replays at any position). Rows pos[t] >= n_ctx are
+// dropped (the host checks the context before launching).
+void StoreKv(const KvLayerView& kv, const int32_t* pos, int64_t n_tokens, const float* k,
+             const float* v, cudaStream_t stream);
 
 struct AttentionShape {
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
-  int64_t head_dim = 0;    // of Q and K; at most 256
-  int64_t head_dim_v = 0;  // of V; at most 256
+  int64_t head_dim = 0;    // of Q and K; a multiple of 8, at most 256
+  int64_t head_dim_v = 0;  // of V; even, at most 256
   float scale = 1.0f;
   float softcap = 0.0f;    // 0 = none
-  int64_t window = 0;      // 0 = full causal
+  int64_t window = 0;      // 0 = full causal; else keys p with pos - p < window
 };
-// out (n_tokens, n_head * head_dim_v): token t (position pos0 + t) attends causally to cache rows
-// [0, pos0 + t]. Online softmax over 32-key tiles (no score matrix); for few tokens the keys are
-// split into chunks across blocks and merged. `partial` is scratch of AttentionScratchFloats().
-void Attention(const KvLayerView& kv, int64_t pos0, int64_t n_tokens, const float* q,
-               const AttentionShape& s, float* out, float* partial, cudaStream_t stream);
+// out (n_tokens, n_head * head_dim_v): token t (position pos[t], a device array) attends to cache
+// rows [0, pos[t]]. Online softmax over 32-key tiles (no score matrix); for few tokens the keys are
+// split into chunks across blocks and merged. max_keys bounds pos[t] + 1 and only chooses the
+// split count (a captured graph passes n_ctx). `partial` is scratch of AttentionScratchFloats().
+void Attention(const KvLayerView& kv, const int32_t* pos, int64_t n_tokens, int64_t max_keys,
+               const float* q, const AttentionShape& s, float* out, float* partial,
+               cudaStream_t stream);
 int64_t AttentionScratchFloats(const AttentionShape& s, int64_t n_tokens, int64_t n_ctx);
 
 }  // namespace ember::cuda
