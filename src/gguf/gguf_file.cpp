@@ -3,10 +3,31 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <string_view>
 
 #include "core/error.h"
 
 namespace ember {
+namespace {
+
+// A name from the file as it may appear in a one-line error: control characters escaped (a key
+// holding "\n" must not split the message) and very long names shortened.
+std::string Printable(std::string_view s) {
+  constexpr size_t kMaxShown = 96;
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > kMaxShown) out += fmt::format("...({} bytes)", s.size());
+  return out;
+}
+
+}  // namespace
 
 // Reads the byte stream of a GGUF file with a cursor; every read is checked against the end.
 class GgufParser {
@@ -36,6 +57,17 @@ class GgufParser {
     }
   }
 
+  // Every allocation the parse makes is charged here first. Counts are already checked against
+  // the bytes that remain, but one byte of file can become a 48-byte GgufValue: the budget keeps a
+  // hostile file from turning into many times its size in memory.
+  void Charge(uint64_t n_bytes, uint64_t at, std::string_view what) {
+    if (n_bytes > kGgufMaxParsedBytes - charged_) {
+      Bad(at, "{} would take the parsed metadata past {} MiB of memory", what,
+          kGgufMaxParsedBytes >> 20);
+    }
+    charged_ += n_bytes;
+  }
+
   template <typename T>
   T Read(const char* what) {
     Need(sizeof(T), what);
@@ -51,6 +83,7 @@ class GgufParser {
     if (len > Remaining()) {
       Bad(at, "{} has length {} but only {} bytes remain", what, len, Remaining());
     }
+    Charge(len, at, what);
     std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), static_cast<size_t>(len));
     pos_ += len;
     return s;
@@ -99,32 +132,36 @@ class GgufParser {
       case GgufValueType::BOOL: {
         const uint64_t at = pos_;
         uint8_t b = Read<uint8_t>("bool value");
-        if (b > 1) Bad(at, "key '{}': bool value {} is neither 0 nor 1", key, b);
+        if (b > 1) Bad(at, "key '{}': bool value {} is neither 0 nor 1", Printable(key), b);
         return GgufValue::Bool(b != 0);
       }
       case GgufValueType::STRING: return GgufValue::String(ReadString("string value"));
       case GgufValueType::ARRAY: {
         const uint64_t at = pos_;
         if (depth >= kGgufMaxArrayNesting) {
-          Bad(at, "key '{}': arrays nested deeper than {}", key, kGgufMaxArrayNesting);
+          Bad(at, "key '{}': arrays nested deeper than {}", Printable(key), kGgufMaxArrayNesting);
         }
         const uint32_t elem_id = Read<uint32_t>("array type");
-        if (!IsValidGgufValueType(elem_id)) Bad(at, "key '{}': unknown array item type {}", key, elem_id);
+        if (!IsValidGgufValueType(elem_id)) {
+          Bad(at, "key '{}': unknown array item type {}", Printable(key), elem_id);
+        }
         const auto elem = static_cast<GgufValueType>(elem_id);
         const uint64_t count_at = pos_;
         const uint64_t count = Read<uint64_t>("array length");
         const uint64_t min_size = MinItemSize(elem);
         if (count > Remaining() / min_size) {
-          Bad(count_at, "key '{}': array of {} {} items cannot fit in the {} bytes that remain", key,
-              count, GgufValueTypeName(elem), Remaining());
+          Bad(count_at, "key '{}': array of {} {} items cannot fit in the {} bytes that remain",
+              Printable(key), count, GgufValueTypeName(elem), Remaining());
         }
+        Charge(count * sizeof(GgufValue), count_at, fmt::format("key '{}': array of {} items",
+                                                                 Printable(key), count));
         GgufValue::Array items;
         items.reserve(static_cast<size_t>(count));
         for (uint64_t i = 0; i < count; ++i) items.push_back(ReadValue(elem, depth + 1, key));
         return GgufValue::MakeArray(elem, std::move(items));
       }
     }
-    Bad(pos_, "key '{}': unknown value type {}", key, static_cast<uint32_t>(type));
+    Bad(pos_, "key '{}': unknown value type {}", Printable(key), static_cast<uint32_t>(type));
   }
 
   void ParseMetadata() {
@@ -133,15 +170,20 @@ class GgufParser {
       Bad(kv_count_at_, "metadata count {} cannot fit in the {} bytes that remain", kv_count_,
           Remaining());
     }
+    Charge(kv_count_ * (sizeof(f_.metadata_[0]) + 64), kv_count_at_,  // + hash index node
+           fmt::format("metadata count {}", kv_count_));
     f_.metadata_.reserve(static_cast<size_t>(kv_count_));
     for (uint64_t i = 0; i < kv_count_; ++i) {
       const uint64_t at = pos_;
       std::string key = ReadString("metadata key");
       const uint64_t type_at = pos_;
       const uint32_t type_id = Read<uint32_t>("value type");
-      if (!IsValidGgufValueType(type_id)) Bad(type_at, "key '{}': unknown value type {}", key, type_id);
+      if (!IsValidGgufValueType(type_id)) {
+        Bad(type_at, "key '{}': unknown value type {}", Printable(key), type_id);
+      }
+      if (key == "general.alignment") alignment_at_ = type_at;
       GgufValue value = ReadValue(static_cast<GgufValueType>(type_id), 0, key);
-      if (f_.metadata_index_.count(key) != 0) Bad(at, "duplicate metadata key '{}'", key);
+      if (f_.metadata_index_.count(key) != 0) Bad(at, "duplicate metadata key '{}'", Printable(key));
       f_.metadata_index_.emplace(key, f_.metadata_.size());
       f_.metadata_.emplace_back(std::move(key), std::move(value));
     }
@@ -151,11 +193,11 @@ class GgufParser {
     const GgufValue* a = f_.Find("general.alignment");
     if (a == nullptr) return;
     if (a->type() != GgufValueType::UINT32) {
-      Bad(kv_count_at_, "general.alignment must be u32, found {}", GgufValueTypeName(a->type()));
+      Bad(alignment_at_, "general.alignment must be u32, found {}", GgufValueTypeName(a->type()));
     }
     const uint64_t v = a->as_unsigned();
     if (v == 0 || (v & (v - 1)) != 0) {
-      Bad(kv_count_at_, "general.alignment {} is not a power of two", v);
+      Bad(alignment_at_ + 4, "general.alignment {} is not a power of two", v);
     }
     f_.alignment_ = v;
   }
@@ -166,25 +208,30 @@ class GgufParser {
       Bad(tensor_count_at_, "tensor count {} cannot fit in the {} bytes that remain", tensor_count_,
           Remaining());
     }
+    // Per tensor: the info, its shape (up to 4 dims), its offset and a hash index node.
+    Charge(tensor_count_ * (sizeof(GgufTensorInfo) + 32 + 8 + 64), tensor_count_at_,
+           fmt::format("tensor count {}", tensor_count_));
     f_.tensors_.reserve(static_cast<size_t>(tensor_count_));
+    tensor_offset_at_.reserve(static_cast<size_t>(tensor_count_));
     for (uint64_t i = 0; i < tensor_count_; ++i) {
       const uint64_t at = pos_;
       GgufTensorInfo t;
       t.name = ReadString("tensor name");
+      const std::string name = Printable(t.name);
       const uint64_t dims_at = pos_;
       const uint32_t n_dims = Read<uint32_t>("tensor dimension count");
       if (n_dims == 0 || n_dims > kGgufMaxDims) {
-        Bad(dims_at, "tensor '{}' has {} dimensions (1 to {} allowed)", t.name, n_dims, kGgufMaxDims);
+        Bad(dims_at, "tensor '{}' has {} dimensions (1 to {} allowed)", name, n_dims, kGgufMaxDims);
       }
       uint64_t n = 1;
       for (uint32_t d = 0; d < n_dims; ++d) {
         const uint64_t dim_at = pos_;
         const uint64_t ne = Read<uint64_t>("tensor dimension");
         if (ne > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-          Bad(dim_at, "tensor '{}' dimension {} is {} (negative or too large)", t.name, d, ne);
+          Bad(dim_at, "tensor '{}' dimension {} is {} (negative or too large)", name, d, ne);
         }
         if (ne != 0 && n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / ne) {
-          Bad(dim_at, "tensor '{}': element count overflows", t.name);
+          Bad(dim_at, "tensor '{}': element count overflows", name);
         }
         n *= ne;
         t.shape.push_back(ne);
@@ -196,28 +243,28 @@ class GgufParser {
       if (!traits) {
         if (IsRemovedGgmlType(type_id)) {
           Bad(type_at, "tensor '{}' uses ggml type {}, which ggml removed; re-convert the model",
-              t.name, type_id);
+              name, type_id);
         }
-        Bad(type_at, "tensor '{}' has unknown ggml type {}", t.name, type_id);
+        Bad(type_at, "tensor '{}' has unknown ggml type {}", name, type_id);
       }
       t.type = traits->type;
       if (t.shape[0] % traits->block_size != 0) {
-        Bad(dims_at, "tensor '{}': row length {} is not a multiple of {}'s block size {}", t.name,
+        Bad(dims_at, "tensor '{}': row length {} is not a multiple of {}'s block size {}", name,
             t.shape[0], traits->name, traits->block_size);
       }
       // n_bytes = n / block * bytes_per_block, checked for overflow.
       const uint64_t blocks = n / traits->block_size;
       if (blocks != 0 && traits->bytes_per_block > std::numeric_limits<uint64_t>::max() / blocks) {
-        Bad(dims_at, "tensor '{}': byte size overflows", t.name);
+        Bad(dims_at, "tensor '{}': byte size overflows", name);
       }
       t.n_bytes = blocks * traits->bytes_per_block;
       const uint64_t offset_at = pos_;
       t.offset = Read<uint64_t>("tensor offset");
       if (t.offset % f_.alignment_ != 0) {
-        Bad(offset_at, "tensor '{}': data offset {} is not a multiple of the alignment {}", t.name,
+        Bad(offset_at, "tensor '{}': data offset {} is not a multiple of the alignment {}", name,
             t.offset, f_.alignment_);
       }
-      if (f_.tensor_index_.count(t.name) != 0) Bad(at, "duplicate tensor name '{}'", t.name);
+      if (f_.tensor_index_.count(t.name) != 0) Bad(at, "duplicate tensor name '{}'", name);
       f_.tensor_index_.emplace(t.name, f_.tensors_.size());
       tensor_offset_at_.push_back(offset_at);
       f_.tensors_.push_back(std::move(t));
@@ -242,26 +289,37 @@ class GgufParser {
         Bad(tensor_offset_at_[i],
             "tensor '{}' ({} bytes at data offset {}) extends past the end of the file (data "
             "section has {} bytes)",
-            t.name, t.n_bytes, t.offset, data_size);
+            Printable(t.name), t.n_bytes, t.offset, data_size);
       }
       t.data = bytes_.data() + f_.data_offset_ + t.offset;
     }
-    std::sort(order.begin(), order.end(),
-              [&](size_t x, size_t y) { return f_.tensors_[x].offset < f_.tensors_[y].offset; });
-    for (size_t k = 1; k < order.size(); ++k) {
-      const auto& prev = f_.tensors_[order[k - 1]];
+    // Ties broken by index so that the error names the same pair on every platform.
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      const uint64_t ox = f_.tensors_[x].offset, oy = f_.tensors_[y].offset;
+      return ox != oy ? ox < oy : x < y;
+    });
+    // Zero-byte tensors take no room; the others must not share a byte with the one before.
+    uint64_t end = 0;
+    size_t end_owner = 0;
+    for (size_t k = 0; k < order.size(); ++k) {
       const auto& cur = f_.tensors_[order[k]];
-      if (prev.offset + prev.n_bytes > cur.offset) {
-        Bad(tensor_offset_at_[order[k]], "tensor '{}' overlaps tensor '{}'", cur.name, prev.name);
+      if (cur.n_bytes == 0) continue;
+      if (cur.offset < end) {
+        Bad(tensor_offset_at_[order[k]], "tensor '{}' overlaps tensor '{}'", Printable(cur.name),
+            Printable(f_.tensors_[end_owner].name));
       }
+      end = cur.offset + cur.n_bytes;
+      end_owner = order[k];
     }
   }
 
   GgufFile& f_;
   std::span<const uint8_t> bytes_;
   uint64_t pos_ = 0;
+  uint64_t charged_ = 0;
   uint64_t tensor_count_ = 0, kv_count_ = 0;
   uint64_t tensor_count_at_ = 0, kv_count_at_ = 0;
+  uint64_t alignment_at_ = 0;
   std::vector<uint64_t> tensor_offset_at_;
 };
 

@@ -11,7 +11,8 @@
 // appears with ne = {n_in, n_out}.
 //
 // Every length, count and offset is checked against the bytes that remain before anything is
-// allocated; errors are ember::Error "FILE: offset N: what was wrong".
+// allocated, and what the parse allocates in all is bounded (kGgufMaxParsedBytes); errors are
+// ember::Error "FILE: offset N: what was wrong", one line (names from the file are escaped).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,9 @@ inline constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as little-end
 inline constexpr uint32_t kGgufDefaultAlignment = 32;
 inline constexpr int kGgufMaxDims = 4;
 inline constexpr int kGgufMaxArrayNesting = 8;
+// Memory the parsed metadata and tensor infos may take (real models need a few tens of MiB; the
+// largest vocabularies, 256K tokens with scores and types, about 40 MiB).
+inline constexpr uint64_t kGgufMaxParsedBytes = uint64_t{1} << 30;
 
 struct GgufTensorInfo {
   std::string name;
@@ -44,7 +48,8 @@ struct GgufTensorInfo {
   const uint8_t* data = nullptr;  // inside the mapping
 
   uint64_t ne(int i) const { return i < static_cast<int>(shape.size()) ? shape[i] : 1; }
-  uint64_t n_rows() const { return shape.empty() ? 0 : n_elements / shape[0]; }
+  // Rows of ne[0] elements (0 for an empty tensor, including one with ne[0] == 0).
+  uint64_t n_rows() const { return shape.empty() || shape[0] == 0 ? 0 : n_elements / shape[0]; }
   std::span<const uint8_t> bytes() const { return {data, n_bytes}; }
 };
 

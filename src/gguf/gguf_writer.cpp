@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "core/error.h"
@@ -38,7 +39,12 @@ void GgufWriter::AddTensor(const std::string& name, GgmlType type, std::vector<u
     if (t.name == name) Fail("duplicate tensor name '{}'", name);
   }
   uint64_t n = 1;
-  for (uint64_t d : shape) n *= d;
+  for (uint64_t d : shape) {
+    // The reader refuses element counts past INT64_MAX (ggml's int64_t ne), so never write one.
+    constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    if (d > kMax || (d != 0 && n > kMax / d)) Fail("tensor '{}': element count overflows", name);
+    n *= d;
+  }
   const auto row = RowBytes(type, shape[0]);
   if (!row) {
     Fail("tensor '{}': row length {} is not a multiple of {}'s block size {}", name, shape[0],

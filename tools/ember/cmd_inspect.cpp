@@ -25,6 +25,28 @@ std::string ShapeString(const std::vector<uint64_t>& shape) {
   return s;
 }
 
+// A key or tensor name from the file for a terminal: control characters escaped (a hostile name
+// must not add lines or send escape sequences), very long names shortened.
+std::string Printable(const std::string& s, size_t max_len = 200) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max_len; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max_len) out += "...";
+  return out;
+}
+
+// A string value if the key holds one; inspect shows any file, so a wrong type is not an error.
+std::string StringOr(const GgufFile& f, const std::string& key) {
+  const GgufValue* v = f.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : std::string();
+}
+
 std::string HumanBytes(uint64_t n) {
   if (n >= (1ull << 30)) return fmt::format("{:.2f} GiB", n / double(1ull << 30));
   if (n >= (1ull << 20)) return fmt::format("{:.2f} MiB", n / double(1ull << 20));
@@ -54,8 +76,8 @@ struct Summary {
 
 Summary Summarize(const GgufFile& f) {
   Summary s;
-  s.arch = f.architecture();
-  s.name = f.GetStringOr("general.name", "");
+  s.arch = StringOr(f, "general.architecture");
+  s.name = StringOr(f, "general.name");
   auto int_key = [&](const std::string& suffix) -> int64_t {
     const GgufValue* v = f.Find(s.arch + "." + suffix);
     if (v == nullptr) return -1;
@@ -75,7 +97,7 @@ Summary Summarize(const GgufFile& f) {
   if (s.kv_heads < 0) s.kv_heads = s.heads;
   s.context = int_key("context_length");
   s.ff = int_key("feed_forward_length");
-  s.vocab_type = f.GetStringOr("tokenizer.ggml.model", "");
+  s.vocab_type = StringOr(f, "tokenizer.ggml.model");
   if (const GgufValue* t = f.Find("tokenizer.ggml.tokens"); t && t->is_array()) {
     s.vocab_size = t->as_array().size();
   }
@@ -87,9 +109,10 @@ std::string SummaryLine(const Summary& s) {
   return fmt::format(
       "{}{}: {} layers, width {}, {} heads / {} KV heads, feed-forward {}, context {}, vocabulary "
       "{} ({})",
-      s.arch.empty() ? "(no architecture)" : s.arch, s.name.empty() ? "" : " '" + s.name + "'",
+      s.arch.empty() ? "(no architecture)" : Printable(s.arch),
+      s.name.empty() ? "" : " '" + Printable(s.name) + "'",
       v(s.layers), v(s.width), v(s.heads), v(s.kv_heads), v(s.ff), v(s.context), s.vocab_size,
-      s.vocab_type.empty() ? "no tokenizer" : s.vocab_type);
+      s.vocab_type.empty() ? "no tokenizer" : Printable(s.vocab_type));
 }
 
 void RunInspect(const InspectOptions& opt) {
@@ -140,28 +163,36 @@ void RunInspect(const InspectOptions& opt) {
                     {"width", s.width}, {"heads", s.heads}, {"kv_heads", s.kv_heads},
                     {"feed_forward", s.ff}, {"context", s.context}, {"vocab_size", s.vocab_size},
                     {"vocab_type", s.vocab_type}, {"line", SummaryLine(s)}};
-    fmt::print("{}\n", j.dump(2));
+    // Strings from the file need not be UTF-8: replace bad bytes rather than throw.
+    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
 
   fmt::print("{}: GGUF v{}, {} metadata keys, {} tensors, {}\n", opt.path, f.version(),
              f.metadata().size(), f.tensors().size(), HumanBytes(f.file_size()));
   fmt::print("\nmetadata:\n");
+  // Columns fit the names, up to a limit: one long key must not pad every line.
+  constexpr size_t kMaxColumn = 60;
   size_t key_width = 0;
-  for (const auto& kv : f.metadata()) key_width = std::max(key_width, kv.first.size());
+  for (const auto& kv : f.metadata()) {
+    key_width = std::max(key_width, std::min(kv.first.size(), kMaxColumn));
+  }
   for (const auto& [k, v] : f.metadata()) {
     std::string type(GgufValueTypeName(v.type()));
     if (v.is_array()) type = fmt::format("arr[{},{}]", GgufValueTypeName(v.elem_type()), v.as_array().size());
-    fmt::print("  {:<{}} {:<16} {}\n", k, key_width, type, v.ToString(opt.full ? SIZE_MAX : 8));
+    fmt::print("  {:<{}} {:<16} {}\n", Printable(k), key_width, type,
+               v.ToString(opt.full ? SIZE_MAX : 8));
   }
   if (!opt.no_tensors && !f.tensors().empty()) {
     size_t name_width = 4;
-    for (const auto& t : f.tensors()) name_width = std::max(name_width, t.name.size());
+    for (const auto& t : f.tensors()) {
+      name_width = std::max(name_width, std::min(t.name.size(), kMaxColumn));
+    }
     fmt::print("\ntensors:\n  {:<{}} {:<8} {:<24} {:>12}\n", "name", name_width, "type", "shape",
                "bytes");
     for (const auto& t : f.tensors()) {
-      fmt::print("  {:<{}} {:<8} {:<24} {:>12}\n", t.name, name_width, GgmlTypeName(t.type),
-                 ShapeString(t.shape), t.n_bytes);
+      fmt::print("  {:<{}} {:<8} {:<24} {:>12}\n", Printable(t.name), name_width,
+                 GgmlTypeName(t.type), ShapeString(t.shape), t.n_bytes);
     }
   }
   fmt::print("\ntotals: {} tensors, {} parameters ({:.1f} M), {} of tensor data\n",
