@@ -31,7 +31,7 @@ constexpr const char* kDeepseek3Main =
     R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 struct PreEntry {
-  std::initializer_list<const char*> names;
+  std::vector<std::string> names;
   PreTokenizerConfig config;
 };
 
@@ -180,7 +180,7 @@ struct CodeDeleter {
 PreTokenizerConfig PreTokenizerConfigFor(const std::string& pre) {
   const std::string name = pre.empty() ? "default" : pre;
   for (const auto& entry : PreTable()) {
-    for (const char* n : entry.names) {
+    for (const std::string& n : entry.names) {
       if (name == n) return entry.config;
     }
   }
