@@ -52,6 +52,7 @@ void LlamaForward(const Model& model, Backend& be, KvCache& cache, std::span<con
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& L = w.layers[static_cast<size_t>(il)];
     be.RmsNorm(x.data(), L.attn_norm.f32(), T, c.n_embd, c.norm_eps, h.data());
+    if (trace) trace("attn_norm", il, h.data(), T, c.n_embd);
     be.MatMul(L.wq, h.data(), T, q.data());
     be.MatMul(L.wk, h.data(), T, k.data());
     be.MatMul(L.wv, h.data(), T, v.data());
@@ -66,13 +67,16 @@ void LlamaForward(const Model& model, Backend& be, KvCache& cache, std::span<con
     be.Attention(cache, il, pos0, T, q.data(), ap, att.data());
     if (trace) trace("kqv", il, att.data(), T, c.q_width());
     be.MatMul(L.wo, att.data(), T, o.data());
+    if (trace) trace("attn_out", il, o.data(), T, c.n_embd);
     be.Add(x.data(), o.data(), T * c.n_embd);
     if (trace) trace("ffn_inp", il, x.data(), T, c.n_embd);
     be.RmsNorm(x.data(), L.ffn_norm.f32(), T, c.n_embd, c.norm_eps, h.data());
+    if (trace) trace("ffn_norm", il, h.data(), T, c.n_embd);
     be.MatMul(L.ffn_gate, h.data(), T, gate.data());
     be.MatMul(L.ffn_up, h.data(), T, up.data());
     be.SwiGlu(gate.data(), up.data(), T * c.n_ff, gate.data());
     be.MatMul(L.ffn_down, gate.data(), T, o.data());
+    if (trace) trace("ffn_out", il, o.data(), T, c.n_embd);
     be.Add(x.data(), o.data(), T * c.n_embd);
     if (trace) trace("l_out", il, x.data(), T, c.n_embd);
   }
@@ -84,6 +88,7 @@ void LlamaForward(const Model& model, Backend& be, KvCache& cache, std::span<con
   if (trace) trace("result_norm", -1, h.data(), n_out, c.n_embd);
   logits.resize(static_cast<size_t>(n_out * c.n_vocab));
   be.MatMul(w.output, h.data(), n_out, logits.data());
+  if (trace) trace("result_output", -1, logits.data(), n_out, c.n_vocab);
 }
 
 }  // namespace ember

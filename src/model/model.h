@@ -19,6 +19,8 @@ class Model {
 
   const GgufFile& file() const { return file_; }
   const ModelConfig& config() const { return config_; }
+  // For diagnostics only (ember doctor tries other hyper-parameters on the loaded weights).
+  ModelConfig& mutable_config() { return config_; }
   const Weights& weights() const { return weights_; }
 
  private:
