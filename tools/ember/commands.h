@@ -7,16 +7,11 @@
 namespace ember::cli {
 
 void RegisterInspect(CLI::App& app);
-void RegisterSynth(CLI::App& app);
 void RegisterTokenize(CLI::App& app);
 void RegisterConvertTokenizer(CLI::App& app);
-void RegisterTemplate(CLI::App& app);
-void RegisterQuantize(CLI::App& app);
 void RegisterDump(CLI::App& app);
 void RegisterCompare(CLI::App& app);
 void RegisterPerplexity(CLI::App& app);
 void RegisterDoctor(CLI::App& app);
-void RegisterGpuBench(CLI::App& app);
-void RegisterFastSynth(CLI::App& app);
 
 }  // namespace ember::cli

@@ -13,17 +13,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ember 0.1.0");
   app.footer("Run 'ember COMMAND --help' for the options of one command.");
   ember::cli::RegisterInspect(app);
-  ember::cli::RegisterSynth(app);
   ember::cli::RegisterTokenize(app);
   ember::cli::RegisterConvertTokenizer(app);
-  ember::cli::RegisterTemplate(app);
-  ember::cli::RegisterQuantize(app);
   ember::cli::RegisterDump(app);
   ember::cli::RegisterCompare(app);
   ember::cli::RegisterPerplexity(app);
   ember::cli::RegisterDoctor(app);
-  ember::cli::RegisterGpuBench(app);
-  ember::cli::RegisterFastSynth(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
