@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "gguf/gguf_file.h"
@@ -194,33 +196,46 @@ Tokenizer Tokenizer::FromGguf(const GgufFile& f) {
 
   // Special tokens recognised by their text (llama.cpp's heuristics, in its map order).
   auto mark_control = [&](int32_t id) { v.attr[id] |= kAttrControl; };
-  auto detect = [&](int32_t& slot, std::initializer_list<const char*> names) {
-    for (const auto& [word, id] : v.token_to_id) {
-      if (slot != -1) return;
-      for (const char* name : names) {
-        if (word == name) {
-          slot = id;
-          mark_control(id);
-          break;
-        }
-      }
-    }
+  // llama.cpp checks all of these in one pass over the map; each slot takes the first of its
+  // names met in map order.
+  struct Detect {
+    int32_t* slot;
+    std::initializer_list<const char*> names;
   };
-  // llama.cpp checks all of these in one pass over the map; each slot takes the first match in
-  // map order, which one pass per slot reproduces.
-  detect(v.eot, {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                 "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>",
-                 "<end_of_utterance>"});
-  detect(v.eom, {"<|eom_id|>"});
-  detect(v.fim_pre, {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>",
-                     "▁<PRE>", "<|code_prefix|>", "<|prefix|>"});
-  detect(v.fim_suf, {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>",
-                     "▁<SUF>", "<|code_suffix|>", "<|suffix|>"});
-  detect(v.fim_mid, {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>",
-                     "▁<MID>", "<|code_middle|>", "<|middle|>"});
-  detect(v.fim_pad, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"});
-  detect(v.fim_rep, {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"});
-  detect(v.fim_sep, {"<|file_sep|>"});
+  const Detect detects[] = {
+      {&v.eot, {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>",
+                "<end_of_utterance>"}},
+      {&v.eom, {"<|eom_id|>"}},
+      {&v.fim_pre, {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>",
+                    "▁<PRE>", "<|code_prefix|>", "<|prefix|>"}},
+      {&v.fim_suf, {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>",
+                    "▁<SUF>", "<|code_suffix|>", "<|suffix|>"}},
+      {&v.fim_mid, {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>",
+                    "▁<MID>", "<|code_middle|>", "<|middle|>"}},
+      {&v.fim_pad, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"}},
+      {&v.fim_rep, {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"}},
+      {&v.fim_sep, {"<|file_sep|>"}},
+  };
+  std::unordered_map<std::string_view, int32_t*> name_to_slot;
+  for (const Detect& d : detects) {
+    for (const char* name : d.names) name_to_slot.emplace(name, d.slot);
+  }
+  // Slots already set by the metadata keep their value.
+  std::vector<int32_t*> open_slots;
+  for (const Detect& d : detects) {
+    if (*d.slot == -1) open_slots.push_back(d.slot);
+  }
+  if (!open_slots.empty()) {
+    for (const auto& [word, id] : v.token_to_id) {
+      if (word.size() > 32) continue;
+      const auto it = name_to_slot.find(word);
+      if (it == name_to_slot.end() || *it->second != -1) continue;
+      if (std::find(open_slots.begin(), open_slots.end(), it->second) == open_slots.end()) continue;
+      *it->second = id;
+      mark_control(id);
+    }
+  }
 
   // Control tokens whose text says "unused" are unused.
   for (int32_t id = 0; id < n_tokens; ++id) {
