@@ -202,7 +202,9 @@ void StoreKv(const KvLayerView& kv, const int32_t* pos, int64_t n_tokens, const 
 }
 
 int64_t AttentionScratchFloats(const AttentionShape& s, int64_t n_tokens, int64_t /*n_ctx*/) {
-  return n_tokens * s.n_head * kMaxSplits * (s.head_dim_v + 2);
+  // Splits happen only below 256 (token, head) blocks, and then blocks * splits < 512.
+  const int64_t rows = n_tokens * s.n_head;
+  return rows >= 256 ? 1 : 512 * (s.head_dim_v + 2);
 }
 
 void Attention(const KvLayerView& kv, const int32_t* pos, int64_t n_tokens, int64_t max_keys,

@@ -30,6 +30,7 @@ struct Chunk<GgmlType::F32> {
   static constexpr int kBlockElems = 1;
   // Float formats: the caller guarantees 32 valid elements (tails are handled elementwise).
   __device__ static void Decode(const uint8_t* row, int64_t c, float v[32]) {
+    if (reinterpret_cast<uintptr_t>(row) % 16 != 0) return Scalar(row, c, v);  // odd widths
     const float4* p = reinterpret_cast<const float4*>(row) + c * 8;
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
@@ -40,6 +41,10 @@ struct Chunk<GgmlType::F32> {
   __device__ static float One(const uint8_t* row, int64_t i) {
     return reinterpret_cast<const float*>(row)[i];
   }
+  __device__ static void Scalar(const uint8_t* row, int64_t c, float v[32]) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i) v[i] = One(row, c * 32 + i);
+  }
 };
 
 template <>
@@ -47,6 +52,8 @@ struct Chunk<GgmlType::F16> {
   static constexpr int kBlockBytes = 2;
   static constexpr int kBlockElems = 1;
   __device__ static void Decode(const uint8_t* row, int64_t c, float v[32]) {
+    // Rows of an odd width start at 2-byte boundaries only: no 16-byte loads there.
+    if (reinterpret_cast<uintptr_t>(row) % 16 != 0) return Scalar(row, c, v);
     const uint4* p = reinterpret_cast<const uint4*>(row + c * 64);
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -62,6 +69,10 @@ struct Chunk<GgmlType::F16> {
   __device__ static float One(const uint8_t* row, int64_t i) {
     return HalfBits(reinterpret_cast<const uint16_t*>(row)[i]);
   }
+  __device__ static void Scalar(const uint8_t* row, int64_t c, float v[32]) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i) v[i] = One(row, c * 32 + i);
+  }
 };
 
 template <>
@@ -69,6 +80,8 @@ struct Chunk<GgmlType::BF16> {
   static constexpr int kBlockBytes = 2;
   static constexpr int kBlockElems = 1;
   __device__ static void Decode(const uint8_t* row, int64_t c, float v[32]) {
+    // Rows of an odd width start at 2-byte boundaries only: no 16-byte loads there.
+    if (reinterpret_cast<uintptr_t>(row) % 16 != 0) return Scalar(row, c, v);
     const uint4* p = reinterpret_cast<const uint4*>(row + c * 64);
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -83,6 +96,10 @@ struct Chunk<GgmlType::BF16> {
   }
   __device__ static float One(const uint8_t* row, int64_t i) {
     return Bf16Bits(reinterpret_cast<const uint16_t*>(row)[i]);
+  }
+  __device__ static void Scalar(const uint8_t* row, int64_t c, float v[32]) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i) v[i] = One(row, c * 32 + i);
   }
 };
 

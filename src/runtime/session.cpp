@@ -22,7 +22,8 @@ int64_t ResolveContextSize(const ModelConfig& config, int64_t requested) {
 Session::Session(const Model& model, Backend& backend, const SessionOptions& options)
     : model_(model),
       backend_(backend),
-      cache_(model.config(), ResolveContextSize(model.config(), options.n_ctx), options.kv_type) {}
+      cache_(model.config(), ResolveContextSize(model.config(), options.n_ctx), options.kv_type),
+      forward_(options.forward) {}
 
 const std::vector<float>& Session::Prefill(std::span<const int32_t> tokens, bool all_logits) {
   if (tokens.empty()) Fail("the prompt is empty (no tokens to evaluate)");
@@ -34,7 +35,11 @@ const std::vector<float>& Session::Prefill(std::span<const int32_t> tokens, bool
   ForwardOptions fo;
   fo.all_logits = all_logits;
   fo.trace = trace_;
-  LlamaForward(model_, backend_, cache_, tokens, n_past_, fo, logits_);
+  if (forward_) {
+    forward_(cache_, tokens, n_past_, fo, logits_);
+  } else {
+    LlamaForward(model_, backend_, cache_, tokens, n_past_, fo, logits_);
+  }
   n_past_ += static_cast<int64_t>(tokens.size());
   timings_.prompt_ms += MsSince(t0);
   timings_.prompt_tokens += static_cast<int64_t>(tokens.size());
@@ -46,7 +51,12 @@ const std::vector<float>& Session::Decode(int32_t token) {
   const auto t0 = std::chrono::steady_clock::now();
   ForwardOptions fo;
   fo.trace = trace_;
-  LlamaForward(model_, backend_, cache_, std::span<const int32_t>(&token, 1), n_past_, fo, logits_);
+  const std::span<const int32_t> one(&token, 1);
+  if (forward_) {
+    forward_(cache_, one, n_past_, fo, logits_);
+  } else {
+    LlamaForward(model_, backend_, cache_, one, n_past_, fo, logits_);
+  }
   n_past_ += 1;
   timings_.gen_ms += MsSince(t0);
   timings_.gen_tokens += 1;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -14,9 +15,15 @@
 
 namespace ember {
 
+// Runs a whole forward pass in place of LlamaForward (same contract; `cache` is the session's
+// host cache). The CUDA backend sets it: it keeps activations and its KV cache on the device.
+using ForwardFn = std::function<void(KvCache& cache, std::span<const int32_t> tokens, int64_t pos0,
+                                     const ForwardOptions& options, std::vector<float>& logits)>;
+
 struct SessionOptions {
   int64_t n_ctx = 0;                   // 0: the model's context, capped at kDefaultMaxContext
   GgmlType kv_type = GgmlType::F16;    // F16 (llama.cpp's default) or F32
+  ForwardFn forward;                   // empty: LlamaForward on the session's backend
 };
 
 // llama.cpp's default context when the model's own is larger.
@@ -58,6 +65,7 @@ class Session {
   std::vector<float> logits_;
   Timings timings_;
   ForwardTrace trace_;
+  ForwardFn forward_;
 };
 
 // The context a session gets for a requested size (0 = default) on this model.

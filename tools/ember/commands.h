@@ -13,5 +13,7 @@ void RegisterDump(CLI::App& app);
 void RegisterCompare(CLI::App& app);
 void RegisterPerplexity(CLI::App& app);
 void RegisterDoctor(CLI::App& app);
+void RegisterGpuBench(CLI::App& app);
+void RegisterFastSynth(CLI::App& app);
 
 }  // namespace ember::cli

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   ember::cli::RegisterCompare(app);
   ember::cli::RegisterPerplexity(app);
   ember::cli::RegisterDoctor(app);
+  ember::cli::RegisterGpuBench(app);
+  ember::cli::RegisterFastSynth(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
