@@ -81,10 +81,10 @@ ctest_rc=$?
 say "ctest -L gpu: rc=$ctest_rc; $(grep -E 'tests passed|tests failed' "$out/ctest.log" | tail -1); skipped: $(grep -c '(Skipped)' "$out/ctest.log")"
 grep -E '\(Failed\)|\(Skipped\)|\*\*\*' "$out/ctest.log" | head -20 | tee -a "$out/summary.txt"
 if command -v compute-sanitizer >/dev/null 2>&1; then
-  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/bin/test_cuda_ops" \
+  timeout 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/bin/test_cuda_ops" \
     > "$out/memcheck_ops.log" 2>&1
   say "memcheck test_cuda_ops: rc=$? ($(grep -m1 'ERROR SUMMARY' "$out/memcheck_ops.log"))"
-  timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/bin/test_cuda_model" \
+  timeout 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/bin/test_cuda_model" \
     --gtest_filter='*Synthetic*' > "$out/memcheck_model.log" 2>&1
   say "memcheck test_cuda_model (synthetic): rc=$? ($(grep -m1 'ERROR SUMMARY' "$out/memcheck_model.log"))"
 else
@@ -113,7 +113,7 @@ for r in "${runs[@]}"; do
   extra=(-r 3)
   case "$shape" in llama*) extra=(-r 2) ;; esac
   [ -n "$cmp" ] && extra+=(--compare-cpu)
-  "$ember" gpu-bench -m "$f" -p 512 -n 128 -ngl 99 "${extra[@]}" > "$out/bench-$shape-$type.log" 2>&1
+  "$ember" gpu-bench -m "$f" -p 512 -n 128 --ngl 99 "${extra[@]}" > "$out/bench-$shape-$type.log" 2>&1
   rc=$?
   line="$(grep '^RESULT' "$out/bench-$shape-$type.log" | tail -1)"
   [ -n "$line" ] && echo "$shape $type $line" >> "$out/results.txt"

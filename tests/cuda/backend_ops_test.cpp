@@ -318,8 +318,8 @@ TEST_F(CudaOps, LaunchersRefuseUnsupportedInputsWithAnError) {
   EXPECT_THROW(MatVec(GgmlType::IQ2_XXS, buf.get(), 66, 256, 1, buf.get(), buf.get(), nullptr), Error);
   EXPECT_FALSE(SupportsWeightType(GgmlType::Q8_K));
   EXPECT_TRUE(SupportsWeightType(GgmlType::IQ4_XS));
-  KvLayerView kv{nullptr, nullptr, 72, 72, 4};
-  AttentionShape s{1, 1, 72, 72, 1.0f, 0.0f, 0};  // K head dim not a multiple of 8
+  KvLayerView kv{nullptr, nullptr, 36, 36, 4};
+  AttentionShape s{1, 1, 36, 36, 1.0f, 0.0f, 0};  // K head dim not a multiple of 8
   const int32_t* no_pos = nullptr;
   EXPECT_THROW(Attention(kv, no_pos, 1, 1, buf.get(), s, buf.get(), buf.get(), nullptr), Error);
 }

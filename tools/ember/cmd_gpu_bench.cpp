@@ -204,7 +204,8 @@ void RegisterGpuBench(CLI::App& app) {
   cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (pp)")->capture_default_str();
   cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens (tg)")->capture_default_str();
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions (median reported)")->capture_default_str();
-  cmd->add_option("-ngl,--n-gpu-layers", o->n_gpu_layers,
+  // CLI11 takes one-letter short names only: llama.cpp's -ngl is spelled --ngl here.
+  cmd->add_option("--ngl,--n-gpu-layers", o->n_gpu_layers,
                   "Layers on the GPU (the last ones; > layer count also the output)")->capture_default_str();
   cmd->add_flag("--compare-cpu", o->compare_cpu, "Also compare logits and greedy tokens with the CPU");
   cmd->add_option("--compare-tokens", o->compare_tokens, "Prompt tokens for --compare-cpu")->capture_default_str();
