@@ -62,7 +62,8 @@ void GgufWriter::AddTensor(const std::string& name, GgmlType type, std::vector<u
   AddTensor(name, type, std::move(shape), [data, n](std::span<uint8_t> dst) {
     EMBER_CHECK_MSG(dst.size() == data.size(), "tensor '{}': {} bytes given, {} expected", n,
                     data.size(), dst.size());
-    std::memcpy(dst.data(), data.data(), data.size());
+    // A zero-byte tensor may come with null pointers, which memcpy must not be given.
+    if (!data.empty()) std::memcpy(dst.data(), data.data(), data.size());
   });
 }
 

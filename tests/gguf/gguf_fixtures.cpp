@@ -22,7 +22,7 @@ std::vector<uint8_t> PatternBytes(const std::string& name, size_t n) {
 GgufWriter::Fill PatternFill(const std::string& name) {
   return [name](std::span<uint8_t> dst) {
     const auto bytes = PatternBytes(name, dst.size());
-    std::memcpy(dst.data(), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(dst.data(), bytes.data(), bytes.size());
   };
 }
 

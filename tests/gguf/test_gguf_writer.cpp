@@ -175,6 +175,18 @@ TEST(GgufWriter, HeaderOnlyAndZeroSizedTensorFilesRoundTrip) {
   EXPECT_EQ(f.tensors()[1].n_bytes, 4u);
 }
 
+TEST(GgufWriter, CopiesZeroByteTensorsFromEmptySpans) {
+  // Found by fuzz_gguf: memcpy was given the null pointers of an empty span (UBSan nonnull).
+  const std::vector<uint8_t> two = {7, 9};
+  GgufWriter w;
+  w.AddTensor("empty", GgmlType::F32, {0}, std::span<const uint8_t>());
+  w.AddTensor("after", GgmlType::I8, {2}, std::span<const uint8_t>(two));
+  const auto bytes = w.WriteToBuffer();
+  const GgufFile f = GgufFile::Parse(bytes, "empty-span");
+  EXPECT_EQ(f.tensors()[0].n_bytes, 0u);
+  EXPECT_EQ(f.tensors()[1].bytes()[1], 9);
+}
+
 TEST(GgufWriter, SetReplacesInPlaceAndRemoveDeletes) {
   GgufWriter w;
   w.Set("a", V::U32(1));
