@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "device_flags.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   ember::cli::RegisterDoctor(app);
   ember::cli::RegisterGpuBench(app);
   ember::cli::RegisterFastSynth(app);
+  ember::cli::NormalizeLlamaCppFlags(argc, argv);  // llama.cpp's -ngl
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
