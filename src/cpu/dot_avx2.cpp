@@ -183,20 +183,36 @@ inline void ScaleMinK4(const uint8_t* s, uint8_t* sc, uint8_t* m) {
 }
 
 // Shared by Q4_K and Q5_K: the codes of sub-blocks 2c and 2c+1 are the low and high nibbles of
-// qs[32c .. 32c+32), optionally with a 5th bit from qh.
+// qs[32c .. 32c+32), optionally with a 5th bit from qh. The float side follows ggml's AVX2
+// kernels exactly (per-lane d * sums accumulated across blocks; the min term in 4 lanes for
+// Q4_K, a running scalar for Q5_K) so that results are bit-identical to llama.cpp's.
 template <bool kFive, typename Block>
 EMBER_AVX2 inline float DotQ45K(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const Block*>(w);
   const auto* y = static_cast<const BlockQ8K*>(a);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i one = _mm256_set1_epi8(1);
-  float sum = 0.0f;
+  __m256 acc = _mm256_setzero_ps();
+  __m128 acc_m = _mm_setzero_ps();
+  float summs = 0.0f;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
     ScaleMinK4(x[i].scales, sc, mn);
-    int summins = 0;
-    for (int j = 0; j < 8; ++j) summins += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-    __m256i acc = _mm256_setzero_si256();
+    const float d = y[i].d * HalfToFloat(x[i].d);
+    const float dmin = -y[i].d * HalfToFloat(x[i].dmin);
+    // mins . (bsums summed in pairs), as 4 int32 lanes: lane k = m[2k] q8s[2k] + m[2k+1] q8s[2k+1].
+    int32_t prod[4];
+    for (int k = 0; k < 4; ++k) {
+      prod[k] = mn[2 * k] * (y[i].bsums[4 * k] + y[i].bsums[4 * k + 1]) +
+                mn[2 * k + 1] * (y[i].bsums[4 * k + 2] + y[i].bsums[4 * k + 3]);
+    }
+    if constexpr (kFive) {
+      summs += dmin * static_cast<float>(prod[0] + prod[1] + prod[2] + prod[3]);
+    } else {
+      acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin),
+                           _mm_cvtepi32_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(prod))), acc_m);
+    }
+    __m256i sumi = _mm256_setzero_si256();
     __m256i qh = _mm256_setzero_si256();
     if constexpr (kFive) qh = Load256(x[i].qh);
     for (int c = 0; c < 4; ++c) {
@@ -209,14 +225,18 @@ EMBER_AVX2 inline float DotQ45K(int64_t n, const void* w, const void* a) {
       }
       const __m256i plo = _mm256_maddubs_epi16(lo, Load256(y[i].qs + 64 * c));
       const __m256i phi = _mm256_maddubs_epi16(hi, Load256(y[i].qs + 64 * c + 32));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * c])));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * c + 1])));
     }
-    const float d = y[i].d * HalfToFloat(x[i].d);
-    const float dmin = y[i].d * HalfToFloat(x[i].dmin);
-    sum += d * static_cast<float>(HsumI32(acc)) - dmin * static_cast<float>(summins);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
   }
-  return sum;
+  if constexpr (kFive) {
+    return Hsum(acc) + summs;
+  } else {
+    acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+    acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+    return Hsum(acc) + _mm_cvtss_f32(acc_m);
+  }
 }
 
 }  // namespace
@@ -234,6 +254,7 @@ EMBER_AVX2 float DotQ6K(int64_t n, const void* w, const void* a) {
   const auto* y = static_cast<const BlockQ8K*>(a);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i m2 = _mm256_set1_epi8(0x03);
+  __m256 facc = _mm256_setzero_ps();
   float sum = 0.0f;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     const int8_t* sc = x[i].scales;
@@ -258,11 +279,16 @@ EMBER_AVX2 float DotQ6K(int64_t n, const void* w, const void* a) {
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale));
       }
     }
-    // Codes are stored +32: remove 32 * sum(q8) per sub-block through the precomputed bsums.
-    int offset = 0;
-    for (int s = 0; s < 16; ++s) offset += sc[s] * y[i].bsums[s];
-    sum += y[i].d * HalfToFloat(x[i].d) * static_cast<float>(HsumI32(acc) - 32 * offset);
+    // Codes are stored +32: ggml subtracts 32 * (bsums . scales) lane-wise, lane k taking
+    // sub-blocks 2k and 2k+1, before the float conversion.
+    int32_t sub[8];
+    for (int k = 0; k < 8; ++k) {
+      sub[k] = 32 * (y[i].bsums[2 * k] * sc[2 * k] + y[i].bsums[2 * k + 1] * sc[2 * k + 1]);
+    }
+    acc = _mm256_sub_epi32(acc, Load256(sub));
+    facc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * HalfToFloat(x[i].d)), _mm256_cvtepi32_ps(acc), facc);
   }
+  sum = Hsum(facc);
   return sum;
 }
 
