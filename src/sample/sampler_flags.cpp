@@ -115,13 +115,13 @@ void AddSamplerFlags(CLI::App& cmd, SamplerParams& p) {
       "samplers as letters (default: edskypmxt)");
 }
 
-void AddGrammarFlags(CLI::App& cmd, GrammarOptions& o) {
+void AddGrammarFlags(CLI::App& cmd, GrammarOptions& o, const std::string& json_flag) {
   cmd.add_option("--grammar", o.grammar, "GBNF grammar to constrain the output");
   cmd.add_option("--grammar-file", o.grammar_file, "file to read a GBNF grammar from");
   cmd.add_option("-j,--json-schema", o.json_schema,
                  "JSON Schema to constrain the output, e.g. '{\"type\": \"object\"}'");
   cmd.add_option("--json-schema-file", o.json_schema_file, "file containing a JSON Schema");
-  cmd.add_flag("--json", o.json, "output any valid JSON object");
+  cmd.add_flag(json_flag, o.json, "output any valid JSON object");
 }
 
 std::string ResolveGrammar(const GrammarOptions& o) {

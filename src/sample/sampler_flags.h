@@ -23,7 +23,9 @@ struct GrammarOptions {
   std::string json_schema_file;   // --json-schema-file
   bool json = false;              // --json: any JSON object
 };
-void AddGrammarFlags(CLI::App& cmd, GrammarOptions& options);
+// json_flag: the spelling of the "any JSON object" flag (llama.cpp-style "--json"); a command
+// whose --json already means JSON output can pass e.g. "--json-object".
+void AddGrammarFlags(CLI::App& cmd, GrammarOptions& options, const std::string& json_flag = "--json");
 // The GBNF text the options ask for ("" = unconstrained). Throws ember::Error for conflicting
 // options, unreadable files, invalid or unsupported schemas.
 std::string ResolveGrammar(const GrammarOptions& options);
