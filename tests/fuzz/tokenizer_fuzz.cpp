@@ -4,8 +4,10 @@
 // without them, a small synthetic SPM vocabulary.
 //
 // Checked for every input: every id is inside the vocabulary; the first byte picks BOS / special
-// parsing; Decode and TokenToPiece succeed; the streaming decoder only emits valid UTF-8; for the
-// byte-level BPE vocabulary, a valid-UTF-8 input without special-token text round-trips.
+// parsing; Decode and TokenToPiece succeed; the streaming decoder only emits valid UTF-8.
+// (Round trips are not a property of llama.cpp's BPE: when a merge forms a string that is not in the
+// vocabulary, it drops those bytes, e.g. "\x13\xF0\x9F\x9A\x81" with SmolLM2 loses the \x13;
+// ember reproduces that, so the golden tests check round trips only where llama.cpp has them.)
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -81,14 +83,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const std::string tail = stream.Flush();
     if (ember::unicode::ValidUtf8Prefix(tail) != tail.size()) std::abort();
-    // Byte-level BPE without special-token parsing loses nothing: decoding gives the bytes back
-    // (llama.cpp replaces invalid UTF-8 by U+FFFD, and its clean-up pass edits " ." etc.).
-    if (tok.type() == ember::VocabType::kBpe && !(flags & 3) &&
-        ember::unicode::ValidUtf8Prefix(text) == text.size()) {
-      std::string pieces;
-      for (int32_t id : ids) pieces += tok.TokenToPiece(id, false);
-      if (pieces != text) std::abort();
-    }
   }
   return 0;
 }
