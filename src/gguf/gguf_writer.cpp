@@ -161,9 +161,15 @@ void GgufWriter::Write(const std::string& path,
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
   if (!f) Fail("{}: cannot create: {}", tmp, std::strerror(errno));
   bool ok = true;
-  Emit([&](const void* p, size_t n) {
-    if (ok && n > 0 && std::fwrite(p, 1, n, f.get()) != n) ok = false;
-  }, progress);
+  try {
+    Emit([&](const void* p, size_t n) {
+      if (ok && n > 0 && std::fwrite(p, 1, n, f.get()) != n) ok = false;
+    }, progress);
+  } catch (...) {  // a fill callback failed: leave neither a half file nor the .tmp behind
+    f.reset();
+    std::remove(tmp.c_str());
+    throw;
+  }
   if (std::fflush(f.get()) != 0) ok = false;
   f.reset();
   if (!ok) {
