@@ -16,5 +16,6 @@ void RegisterPerplexity(CLI::App& app);
 void RegisterDoctor(CLI::App& app);
 void RegisterGpuBench(CLI::App& app);
 void RegisterFastSynth(CLI::App& app);
+void RegisterBench(CLI::App& app);
 
 }  // namespace ember::cli

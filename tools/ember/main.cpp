@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   ember::cli::RegisterDoctor(app);
   ember::cli::RegisterGpuBench(app);
   ember::cli::RegisterFastSynth(app);
+  ember::cli::RegisterBench(app);
   ember::cli::NormalizeLlamaCppFlags(argc, argv);  // llama.cpp's -ngl
   try {
     app.parse(argc, argv);
