@@ -1,0 +1,149 @@
+// Row dot products and activation quantizers against DequantizeRow + a double-precision dot.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "cpu/dot.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "quant/quant.h"
+
+namespace ember {
+namespace {
+
+const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
+                           GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+                           GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                           GgmlType::Q6_K};
+
+std::vector<Isa> IsasToTest() {
+  std::vector<Isa> v = {Isa::kScalar};
+  if (DetectIsa() >= Isa::kAvx2) v.push_back(Isa::kAvx2);
+  return v;
+}
+
+// Awkward lengths: odd numbers of blocks, never a power of two (K-quants need 256).
+std::vector<int64_t> Lengths(GgmlType t) {
+  const int64_t b = TraitsOf(t).block_size;
+  if (b == 1) return {7, 8, 63, 64, 200, 577};
+  return {b, 3 * b, 7 * b, 11 * b};
+}
+
+std::vector<float> RandomRow(std::mt19937& rng, int64_t n, float scale) {
+  std::normal_distribution<float> nd(0.0f, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = nd(rng);
+  return v;
+}
+
+// The dot product of what the two quantized rows represent, in double.
+double Reference(GgmlType wt, const std::vector<uint8_t>& w, GgmlType at, const std::vector<uint8_t>& a,
+                 int64_t n) {
+  std::vector<float> wf(static_cast<size_t>(n)), af(static_cast<size_t>(n));
+  DequantizeRow(wt, w.data(), wf.data(), n);
+  DequantizeRow(at, a.data(), af.data(), n);
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(wf[i]) * af[i];
+  return s;
+}
+
+TEST(DotKernels, MatchDequantizedReferenceOnEveryIsa) {
+  std::mt19937 rng(42);
+  for (GgmlType t : kTypes) {
+    for (int64_t n : Lengths(t)) {
+      const auto w = RandomRow(rng, n, 0.5f);
+      const auto x = RandomRow(rng, n, 2.0f);
+      std::vector<uint8_t> wq(*RowBytes(t, static_cast<uint64_t>(n)));
+      QuantizeRow(t, w.data(), wq.data(), n);
+      for (Isa isa : IsasToTest()) {
+        const DotKernel& k = GetDotKernel(t, isa);
+        std::vector<uint8_t> xq(ActRowBytes(k, n));
+        k.quantize(x.data(), xq.data(), n);
+        const double ref = Reference(t, wq, k.act_type, xq, n);
+        const float got = k.dot(n, wq.data(), xq.data());
+        // Integer sums are exact; only float accumulation differs: relative 1e-5 of the sum of
+        // |products| bounds it. Q4_1/Q5_1 also round d*sum(q) to F16 in Q8_1 (relative 2^-11
+        // of the min term), hence the looser bound there.
+        std::vector<float> wf(static_cast<size_t>(n)), af(static_cast<size_t>(n));
+        DequantizeRow(t, wq.data(), wf.data(), n);
+        DequantizeRow(k.act_type, xq.data(), af.data(), n);
+        double abs_sum = 0.0;
+        for (int64_t i = 0; i < n; ++i) abs_sum += std::fabs(static_cast<double>(wf[i]) * af[i]);
+        const bool min_term = t == GgmlType::Q4_1 || t == GgmlType::Q5_1;
+        const double tol = (min_term ? 1e-3 : 1e-5) * abs_sum + 1e-6;
+        EXPECT_NEAR(got, ref, tol) << GgmlTypeName(t) << " n=" << n << " isa=" << IsaName(isa);
+      }
+    }
+  }
+}
+
+TEST(DotKernels, ScalarAndAvx2GiveIdenticalBitsForFloatTypes) {
+  if (DetectIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(7);
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16}) {
+    for (int64_t n : {8, 64, 128, 576, 1024}) {
+      const auto w = RandomRow(rng, n, 1.0f);
+      const auto x = RandomRow(rng, n, 1.0f);
+      std::vector<uint8_t> wq(*RowBytes(t, static_cast<uint64_t>(n)));
+      QuantizeRow(t, w.data(), wq.data(), n);
+      const DotKernel& s = GetDotKernel(t, Isa::kScalar);
+      const DotKernel& a = GetDotKernel(t, Isa::kAvx2);
+      std::vector<uint8_t> xq(ActRowBytes(s, n));
+      s.quantize(x.data(), xq.data(), n);
+      EXPECT_EQ(s.dot(n, wq.data(), xq.data()), a.dot(n, wq.data(), xq.data()))
+          << GgmlTypeName(t) << " n=" << n;
+    }
+  }
+}
+
+TEST(ActivationQuantizers, Q8RoundTripErrorIsAtMostHalfAStep) {
+  std::mt19937 rng(3);
+  const auto x = RandomRow(rng, 512, 3.0f);
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q4_K}) {
+    const DotKernel& k = GetDotKernel(t, Isa::kScalar);
+    std::vector<uint8_t> q(ActRowBytes(k, 512));
+    k.quantize(x.data(), q.data(), 512);
+    std::vector<float> back(512);
+    DequantizeRow(k.act_type, q.data(), back.data(), 512);
+    const int64_t block = TraitsOf(k.act_type).block_size;
+    for (int64_t b = 0; b < 512 / block; ++b) {
+      float amax = 0.0f;
+      for (int64_t i = 0; i < block; ++i) amax = std::max(amax, std::fabs(x[b * block + i]));
+      // step = amax / 127; the F16 scale of Q8_0/Q8_1 adds a relative 2^-11.
+      const float step = amax / 127.0f;
+      for (int64_t i = 0; i < block; ++i) {
+        EXPECT_LE(std::fabs(back[b * block + i] - x[b * block + i]), 0.5f * step + amax * 1e-3f)
+            << GgmlTypeName(k.act_type);
+      }
+    }
+  }
+}
+
+TEST(ActivationQuantizers, Q8_1SumIsScaleTimesSumOfCodes) {
+  std::mt19937 rng(5);
+  const auto x = RandomRow(rng, 64, 1.0f);
+  std::vector<uint8_t> q(2 * 36);
+  QuantizeActQ8_1(x.data(), q.data(), 64);
+  std::vector<float> back(64);
+  DequantizeRow(GgmlType::Q8_1, q.data(), back.data(), 64);
+  double sum = 0.0;
+  for (int i = 0; i < 32; ++i) sum += back[i];
+  uint16_t s16;
+  std::memcpy(&s16, q.data() + 2, 2);
+  EXPECT_NEAR(HalfToFloat(s16), sum, std::fabs(sum) * 1e-3 + 1e-3);
+}
+
+TEST(DotKernels, UnsupportedWeightTypeIsAClearError) {
+  try {
+    GetDotKernel(GgmlType::IQ2_XXS, Isa::kScalar);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("IQ2_XXS"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ember
