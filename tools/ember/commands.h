@@ -7,6 +7,7 @@
 namespace ember::cli {
 
 void RegisterInspect(CLI::App& app);
+void RegisterSynth(CLI::App& app);
 void RegisterQuantize(CLI::App& app);
 void RegisterTokenize(CLI::App& app);
 void RegisterConvertTokenizer(CLI::App& app);
