@@ -81,7 +81,8 @@ model_path() {
     smollm2) echo "$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" ;;
     gemma3) echo "$ROOT/models/gemma-3-270m-q4_k_m.gguf" ;;
     tinyllama-*)
-      local type=${1#tinyllama-} out="$CACHE/synth/tinyllama-1.1b-$type.gguf"
+      local type=${1#tinyllama-}
+      local out="$CACHE/synth/tinyllama-1.1b-$type.gguf"
       if [[ ! -f "$out" ]]; then
         mkdir -p "$CACHE/synth"
         "$EMBER" fast-synth -o "$out.tmp" --vocab-from "$ROOT/models/llama2-vocab.gguf" \
@@ -104,7 +105,7 @@ ember_run() {  # model pp tg -> "mean sd gbs"
 
 TABLE="$WORK/table.md"
 {
-  echo "ember $( "$EMBER" --version 2>/dev/null | head -1 ) vs llama.cpp (llama-cpp-python 0.3.36)," \
+  echo "$( "$EMBER" --version 2>/dev/null | head -1 ) vs llama.cpp (llama-cpp-python 0.3.36)," \
        "-t $THREADS -r $REPS; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
        "read bandwidth $BW GB/s; $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
