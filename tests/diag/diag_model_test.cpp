@@ -158,7 +158,8 @@ TEST(DiagPerplexityModel, RefusesTextShorterThanTwoContexts) {
   }
 }
 
-TEST(DiagKlModel, Q4_1AgainstF16CopyMatchesLlamaCpp) {
+// DISABLED until run once: written against the golden KL numbers but not executed in the session.
+TEST(DiagKlModel, DISABLED_Q4_1AgainstF16CopyMatchesLlamaCpp) {
   const std::string smol = test::FindModel(kSmol);
   if (smol.empty()) GTEST_SKIP() << kSmol << " not found (scripts/fetch-models)";
   const auto golden = PerplexityGolden();
