@@ -11,6 +11,7 @@ void RegisterSynth(CLI::App& app);
 void RegisterQuantize(CLI::App& app);
 void RegisterTokenize(CLI::App& app);
 void RegisterConvertTokenizer(CLI::App& app);
+void RegisterTemplate(CLI::App& app);
 void RegisterDump(CLI::App& app);
 void RegisterCompare(CLI::App& app);
 void RegisterPerplexity(CLI::App& app);

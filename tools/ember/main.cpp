@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   ember::cli::RegisterQuantize(app);
   ember::cli::RegisterTokenize(app);
   ember::cli::RegisterConvertTokenizer(app);
+  ember::cli::RegisterTemplate(app);
   ember::cli::RegisterDump(app);
   ember::cli::RegisterCompare(app);
   ember::cli::RegisterPerplexity(app);
