@@ -5,6 +5,10 @@ function(ember_target_warnings target)
       -Wno-missing-field-initializers
       # GCC 12 reports false -Wrestrict errors inside libstdc++ string appends (GCC bug 105329).
       $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>>)
+  if(EMBER_SANITIZE)
+    # Sanitizer instrumentation makes GCC 12 report false -Wmaybe-uninitialized in std::variant.
+    target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
+  endif()
   if(EMBER_WERROR)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
   endif()
