@@ -7,8 +7,10 @@
 namespace ember::cli {
 
 void RegisterInspect(CLI::App& app);
-void RegisterSynth(CLI::App& app);
+void RegisterRun(CLI::App& app);
+void RegisterLogits(CLI::App& app);
 void RegisterQuantize(CLI::App& app);
+void RegisterSynth(CLI::App& app);
 void RegisterTokenize(CLI::App& app);
 void RegisterConvertTokenizer(CLI::App& app);
 void RegisterTemplate(CLI::App& app);

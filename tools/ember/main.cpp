@@ -13,9 +13,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "ember 0.1.0");
   app.footer("Run 'ember COMMAND --help' for the options of one command.");
+  ember::cli::RegisterRun(app);
+  ember::cli::RegisterLogits(app);
   ember::cli::RegisterInspect(app);
-  ember::cli::RegisterSynth(app);
   ember::cli::RegisterQuantize(app);
+  ember::cli::RegisterSynth(app);
   ember::cli::RegisterTokenize(app);
   ember::cli::RegisterConvertTokenizer(app);
   ember::cli::RegisterTemplate(app);
