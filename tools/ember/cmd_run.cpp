@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "chat/chat_template.h"
+#include "chat/model_template.h"
 #include "commands.h"
 #include "core/error.h"
 #include "model/cpu_backend.h"
@@ -47,6 +49,10 @@ struct RunOptions {
   float min_p = 0.05f;
   float repeat_penalty = 1.0f;
   bool no_bos = false;
+  bool raw = false;
+  std::string system;
+  std::string chat_template;       // built-in name
+  std::string chat_template_file;
   bool json = false;
   bool verbose = false;
   std::string kv_type = "f16";
@@ -77,8 +83,34 @@ void Run(const RunOptions& o) {
   Session session(*model, backend, so);
   const double load_ms = MsSince(t_load);
 
-  const std::vector<int32_t> prompt =
-      tok.Encode(o.prompt, tok.add_bos() && !o.no_bos, tok.add_eos(), /*parse_special=*/true);
+  // With a chat template (the model's, or one named by a flag) the prompt is one user turn,
+  // rendered as Hugging Face renders it; --raw feeds the text as is. The rendered text is tokenized
+  // with special-token parsing, as llama.cpp's llama-cli does with its formatted chat.
+  std::string text_in = o.prompt;
+  if (!o.raw) {
+    const ModelChatInfo info = ReadModelChatInfo(model->file());
+    if (info.chat_template || !o.chat_template.empty() || !o.chat_template_file.empty()) {
+      const TemplateChoice choice = ChooseTemplate(&info, path, o.chat_template, o.chat_template_file);
+      nlohmann::ordered_json vars;
+      vars["messages"] = nlohmann::ordered_json::array();
+      if (!o.system.empty()) vars["messages"].push_back({{"role", "system"}, {"content", o.system}});
+      vars["messages"].push_back({{"role", "user"}, {"content", o.prompt}});
+      vars["add_generation_prompt"] = true;
+      vars["bos_token"] = info.bos_token.value_or("");
+      vars["eos_token"] = info.eos_token.value_or("");
+      text_in = ChatTemplate::Compile(choice.source).Render(WithHfDefaults(vars));
+    } else {
+      std::fprintf(stderr, "ember: %s has no chat template; the prompt is fed as raw text "
+                           "(name one with --chat-template, or pass --raw to silence this)\n",
+                   path.c_str());
+      if (!o.system.empty()) Fail("--system needs a chat template (--chat-template NAME)");
+    }
+  }
+  // A template that starts with the BOS text already carries BOS: don't add a second one.
+  const std::string bos_text = tok.bos() >= 0 ? tok.TokenText(tok.bos()) : std::string();
+  const bool template_has_bos = !o.raw && !bos_text.empty() && text_in.rfind(bos_text, 0) == 0;
+  const std::vector<int32_t> prompt = tok.Encode(
+      text_in, tok.add_bos() && !o.no_bos && !template_has_bos, tok.add_eos(), /*parse_special=*/true);
   if (prompt.empty()) Fail("the prompt encodes to no tokens");
   if (static_cast<int64_t>(prompt.size()) >= session.n_ctx()) {
     Fail("the prompt has {} tokens but the context holds {}; raise -c (the model was trained "
@@ -175,7 +207,7 @@ void RegisterRun(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt");
   cmd->add_option("-m,--model", o->model, "GGUF model (default: models/" + std::string(kDefaultModelFile) + ")");
-  cmd->add_option("-p,--prompt", o->prompt, "Prompt text, fed as is (special tokens such as <|im_start|> are parsed)");
+  cmd->add_option("-p,--prompt", o->prompt, "Prompt: one user turn through the model's chat template (raw text with --raw)");
   cmd->add_option("-n,--n-predict", o->n_predict, "Tokens to generate (-1: until end of generation or a full context)")->capture_default_str();
   cmd->add_option("-c,--ctx-size", o->ctx, "Context size (0: the model's, capped at 4096)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (0: physical cores)")->capture_default_str();
@@ -186,6 +218,10 @@ void RegisterRun(CLI::App& app) {
   cmd->add_option("--min-p", o->min_p, "Min-p (0: off)")->capture_default_str();
   cmd->add_option("--repeat-penalty", o->repeat_penalty, "Repetition penalty over the last 64 tokens (1: off)")->capture_default_str();
   cmd->add_flag("--no-bos", o->no_bos, "Do not add BOS even if the vocabulary asks for it");
+  cmd->add_flag("--raw", o->raw, "Feed the prompt as raw text, not through the chat template");
+  cmd->add_option("--system", o->system, "System message for the chat template");
+  cmd->add_option("--chat-template", o->chat_template, "Use a built-in template (chatml, llama3, zephyr, gemma, ...)");
+  cmd->add_option("--chat-template-file", o->chat_template_file, "Use the Jinja template in this file");
   cmd->add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object (prompt ids, generated ids, text, timings)");
   cmd->add_flag("--verbose", o->verbose, "Also print a hash of the last logits");
