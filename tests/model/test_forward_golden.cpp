@@ -110,7 +110,9 @@ TEST_F(SmolLM2Golden, LogitsMatchLlamaCppAtEveryPosition) {
         EXPECT_LT(c.ref_gap, kNearTie) << p["name"] << " position " << pos << ": top-1 differs";
         ++near_ties;
       }
-      if (expect_exact) EXPECT_TRUE(c.exact) << p["name"] << " position " << pos << " not bit-identical";
+      if (expect_exact) {
+        EXPECT_TRUE(c.exact) << p["name"] << " position " << pos << " not bit-identical";
+      }
     }
   }
   std::printf("SmolLM2 vs llama.cpp: %d positions, %d bit-identical, max |diff| %.4g, mean |diff| "
