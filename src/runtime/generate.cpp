@@ -1,5 +1,7 @@
 #include "runtime/generate.h"
 
+#include "sample/stop_matcher.h"
+
 namespace ember {
 
 const char* StopReasonName(StopReason r) {
@@ -8,6 +10,7 @@ const char* StopReasonName(StopReason r) {
     case StopReason::kLength: return "length";
     case StopReason::kContextFull: return "context";
     case StopReason::kStopped: return "stopped";
+    case StopReason::kStopString: return "stop_string";
   }
   return "?";
 }
@@ -40,6 +43,61 @@ GenerateResult Generate(Session& session, std::span<const int32_t> prompt, Token
     logits = &session.Decode(id);
   }
   return result;
+}
+
+TextGenerateResult GenerateText(Session& session, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
+                                TokenChooser& chooser, const TextGenerateOptions& options,
+                                const std::function<bool(std::string_view)>& on_text) {
+  TextGenerateResult out;
+  StreamingDecoder decoder(tokenizer);
+  StopMatcher matcher(options.stops);
+  bool caller_stopped = false;
+  // Shows text; false when the caller wants to stop.
+  auto emit = [&](const std::string& text) {
+    if (text.empty()) return true;
+    out.text += text;
+    if (on_text && !on_text(text)) caller_stopped = true;
+    return !caller_stopped;
+  };
+  // Passes decoded text through the stop strings; false when one matched.
+  auto feed = [&](const std::string& piece) {
+    StopMatcher::Result r = matcher.Feed(piece);
+    emit(r.emit);
+    if (r.stopped) out.stop_string = r.matched;
+    return !r.stopped;
+  };
+  GenerateOptions go;
+  go.n_predict = options.n_predict;
+  const GenerateResult g = Generate(
+      session, prompt, chooser, [&](int32_t id) { return tokenizer.IsEog(id); }, go,
+      [&](int32_t id) { return feed(decoder.Push(id)) && !caller_stopped; });
+  out.tokens = g.tokens;
+  out.stop = g.stop;
+  if (!out.stop_string.empty()) {
+    out.stop = StopReason::kStopString;
+  } else if (!caller_stopped) {
+    // The last character may still be held back by the decoder, and text by the stop matcher.
+    if (feed(decoder.Flush())) {
+      emit(matcher.Flush());
+    } else {
+      out.stop = StopReason::kStopString;
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<Sampler> MakeSampler(const SamplerParams& params, const Tokenizer& tokenizer, int32_t n_vocab,
+                                     const std::string& gbnf) {
+  std::vector<std::string> pieces(static_cast<size_t>(n_vocab));
+  for (int32_t i = 0; i < n_vocab && i < tokenizer.n_vocab(); ++i) {
+    pieces[static_cast<size_t>(i)] = tokenizer.TokenToPiece(i, true);
+  }
+  auto sampler = std::make_unique<Sampler>(params, n_vocab, std::move(pieces), tokenizer.eog_ids(),
+                                           [&tokenizer](const std::string& text) {
+                                             return tokenizer.Encode(text, /*add_special=*/false, /*parse_special=*/false);
+                                           });
+  if (!gbnf.empty()) sampler->SetGrammar(gbnf);
+  return sampler;
 }
 
 }  // namespace ember

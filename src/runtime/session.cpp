@@ -41,6 +41,7 @@ const std::vector<float>& Session::Prefill(std::span<const int32_t> tokens, bool
     LlamaForward(model_, backend_, cache_, tokens, n_past_, fo, logits_);
   }
   n_past_ += static_cast<int64_t>(tokens.size());
+  history_.insert(history_.end(), tokens.begin(), tokens.end());
   timings_.prompt_ms += MsSince(t0);
   timings_.prompt_tokens += static_cast<int64_t>(tokens.size());
   return logits_;
@@ -58,6 +59,7 @@ const std::vector<float>& Session::Decode(int32_t token) {
     LlamaForward(model_, backend_, cache_, one, n_past_, fo, logits_);
   }
   n_past_ += 1;
+  history_.push_back(token);
   timings_.gen_ms += MsSince(t0);
   timings_.gen_tokens += 1;
   return logits_;
@@ -65,7 +67,18 @@ const std::vector<float>& Session::Decode(int32_t token) {
 
 void Session::Reset() {
   n_past_ = 0;
+  history_.clear();
   timings_ = {};
+}
+
+std::span<const int32_t> Session::KeepCommonPrefix(std::span<const int32_t> tokens) {
+  size_t keep = 0;
+  while (keep < history_.size() && keep < tokens.size() && history_[keep] == tokens[keep]) ++keep;
+  // The logits of the last token are needed, so it is always evaluated again.
+  if (keep == tokens.size() && keep > 0) --keep;
+  history_.resize(keep);
+  n_past_ = static_cast<int64_t>(keep);
+  return tokens.subspan(keep);
 }
 
 }  // namespace ember

@@ -48,6 +48,14 @@ class Session {
   const std::vector<float>& Decode(int32_t token);
   // Forgets every position (the cache is overwritten as positions are filled again).
   void Reset();
+  // Keeps the positions whose tokens `tokens` starts with (the longest common prefix with
+  // history(), but at least one token is left to evaluate) and forgets the rest; returns the
+  // tokens still to evaluate. How a chat turn reuses the cache: the whole conversation is
+  // rendered and tokenized again, and only what differs from the cache is computed.
+  std::span<const int32_t> KeepCommonPrefix(std::span<const int32_t> tokens);
+
+  // The token at each filled position.
+  const std::vector<int32_t>& history() const { return history_; }
 
   int64_t n_past() const { return n_past_; }
   int64_t n_ctx() const { return cache_.n_ctx(); }
@@ -62,6 +70,7 @@ class Session {
   Backend& backend_;
   KvCache cache_;
   int64_t n_past_ = 0;
+  std::vector<int32_t> history_;  // n_past_ entries
   std::vector<float> logits_;
   Timings timings_;
   ForwardTrace trace_;

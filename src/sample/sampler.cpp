@@ -155,9 +155,9 @@ int32_t Sampler::Sample(std::span<const float> logits) {
   return id;
 }
 
-void Sampler::Accept(int32_t token) {
+void Sampler::Accept(int32_t token, bool accept_grammar) {
   if (token < 0 || token >= n_vocab_) Fail("sampler: token {} outside the vocabulary", token);
-  if (grammar_) {
+  if (grammar_ && accept_grammar) {
     grammar_->AcceptToken(token, pieces_[static_cast<size_t>(token)],
                           is_eog_[static_cast<size_t>(token)] != 0);
   }

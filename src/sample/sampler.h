@@ -45,8 +45,9 @@ class Sampler {
 
   // Picks the next token from the logits of the last position (n_vocab floats).
   int32_t Sample(std::span<const float> logits);
-  // Records a token as generated: advances penalty/DRY history and the grammar.
-  void Accept(int32_t token);
+  // Records a token as generated: advances penalty/DRY history and (with accept_grammar) the
+  // grammar. Prompt tokens are accepted without the grammar, as llama.cpp does.
+  void Accept(int32_t token, bool accept_grammar = true);
   // Back to the state after construction (same seed, empty history, grammar at its start).
   void Reset();
 

@@ -8,6 +8,7 @@ namespace ember::cli {
 
 void RegisterInspect(CLI::App& app);
 void RegisterRun(CLI::App& app);
+void RegisterChat(CLI::App& app);
 void RegisterLogits(CLI::App& app);
 void RegisterQuantize(CLI::App& app);
 void RegisterSynth(CLI::App& app);

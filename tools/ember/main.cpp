@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ember 0.1.0");
   app.footer("Run 'ember COMMAND --help' for the options of one command.");
   ember::cli::RegisterRun(app);
+  ember::cli::RegisterChat(app);
   ember::cli::RegisterLogits(app);
   ember::cli::RegisterInspect(app);
   ember::cli::RegisterQuantize(app);
