@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "cpu/gemm.h"
 
 namespace ember::cpu {
 
@@ -13,14 +14,30 @@ void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64
             float* y, std::vector<uint8_t>& scratch) {
   const DotKernel& k = GetDotKernel(w.type, isa);
   const uint64_t act_bytes = ActRowBytes(k, w.n_in);
-  scratch.resize(act_bytes * static_cast<uint64_t>(n_tokens));
+  const uint64_t rows_bytes = act_bytes * static_cast<uint64_t>(n_tokens);
+  // Prompt batches: tiled matrix-matrix kernels (same bits as the row dot products, gemm.h).
+  const bool tiled = n_tokens >= kGemmMinTokens && HasGemm(w.type, isa);
+  const uint64_t packed_bytes = tiled ? GemmPackedBytes(w.type, w.n_in, n_tokens) : 0;
+  scratch.resize(rows_bytes + packed_bytes);
   uint8_t* act = scratch.data();
+  uint8_t* packed = act + rows_bytes;
   pool.ParallelFor(n_tokens, std::max<int64_t>(1, n_tokens / (4 * pool.size())),
                    [&](int64_t t0, int64_t t1) {
                      for (int64_t t = t0; t < t1; ++t) {
                        k.quantize(x + t * w.n_in, act + static_cast<uint64_t>(t) * act_bytes, w.n_in);
                      }
+                     if (tiled) GemmPackActs(w.type, w.n_in, n_tokens, act, act_bytes, t0, t1, packed);
                    });
+  if (tiled) {
+    // Groups of 4-row panels; several groups per thread so that uneven cores still balance.
+    const int64_t n_panels = (w.n_out + 3) / 4;
+    const int64_t grain = std::max<int64_t>(1, n_panels / (8 * pool.size()));
+    pool.ParallelFor(n_panels, grain, [&](int64_t p0, int64_t p1) {
+      GemmRows(w.type, w.n_in, w.row_bytes, w.data, 4 * p0, std::min(w.n_out, 4 * p1), packed,
+               n_tokens, y, w.n_out);
+    });
+    return;
+  }
   // Blocks of weight rows against every token: a block stays in cache while the tokens pass.
   const int64_t kRowBlock = 16;
   const int64_t n_blocks = (w.n_out + kRowBlock - 1) / kRowBlock;
@@ -183,8 +200,39 @@ void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
   }
 }
 
+void GeGlu(const float* gate, const float* up, int64_t n, float* out) {
+  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  constexpr float kCoefA = 0.044715f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    if (g <= -10.0f) {
+      out[i] = 0.0f;
+    } else if (g >= 10.0f) {
+      out[i] = g * up[i];
+    } else {
+      const float x = HalfToFloat(FloatToHalf(g));
+      const float gelu = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
+      out[i] = HalfToFloat(FloatToHalf(gelu)) * up[i];
+    }
+  }
+}
+
 void Add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void AddRow(float* x, const float* b, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) Add(x + r * n, b, n);
+}
+
+void Scale(float* x, int64_t n, float s) {
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+void SoftCap(float* x, int64_t n, float cap) {
+  // As llama.cpp's graph: scale by 1/cap, tanh, scale by cap.
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] * inv) * cap;
 }
 
 }  // namespace ember::cpu

@@ -23,7 +23,9 @@ struct MatrixRef {
 };
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) W^T. Activations are converted once per call to the
-// kernel's activation format into `scratch`.
+// kernel's activation format into `scratch`. From kGemmMinTokens tokens on, types with a tiled
+// kernel (gemm.h) run as matrix-matrix products; the results are the same bits either way.
+inline constexpr int64_t kGemmMinTokens = 2;
 void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64_t n_tokens,
             float* y, std::vector<uint8_t>& scratch);
 
@@ -63,7 +65,17 @@ float ExpGgml(float x);
 
 // out[i] = silu(gate[i]) * up[i] (out may alias gate).
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
+// out[i] = gelu(gate[i]) * up[i] (out may alias gate), GELU with the tanh approximation, as
+// ggml's CPU geglu computes it: gate rounded to F16, GELU of that, rounded to F16 (ggml reads a
+// table of F16 results), exact 0 below -10 and the identity above 10.
+void GeGlu(const float* gate, const float* up, int64_t n, float* out);
 // x[i] += y[i].
 void Add(float* x, const float* y, int64_t n);
+// x (rows, n): every row += b (n).
+void AddRow(float* x, const float* b, int64_t rows, int64_t n);
+// x[i] *= s.
+void Scale(float* x, int64_t n, float s);
+// x[i] = cap * tanh(x[i] / cap) (computed as tanh(x * (1/cap)) * cap, as llama.cpp's graph).
+void SoftCap(float* x, int64_t n, float cap);
 
 }  // namespace ember::cpu

@@ -1,0 +1,39 @@
+// Tiled matrix-matrix products for prompt batches: y (tokens, rows) = act (tokens, n_in) W^T with
+// W in its GGUF blocks. Each weight block is unpacked once per panel of 4 rows (codes to bytes,
+// F16 scales to floats) and then reused against every token of a chunk, 4 rows x 2 tokens per
+// inner step, with the activations quantized once per batch (the DotKernel's act_type) and
+// repacked so that the inner loop only loads.
+//
+// Every (row, token) result is the same float, bit for bit, as the ISA's row dot product
+// (dot.h) gives for that row and token: the integer sums are exact and the float operations --
+// one multiply-add per block into 8 lanes, the same lane sums at the end -- are the same ones in
+// the same order. The tiling only removes repeated work (unpacking, F16 conversion, loop
+// overhead), so prompt processing and token-by-token decoding produce identical logits.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/cpu_features.h"
+#include "gguf/ggml_type.h"
+
+namespace ember::cpu {
+
+// Whether a tiled kernel exists for `type` at `isa` (AVX2: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
+// Q5_K, Q6_K). Other types and the scalar path use the row dot products.
+bool HasGemm(GgmlType type, Isa isa);
+
+// Bytes of the packed activations of n_tok tokens of n_in elements (plus alignment slack).
+uint64_t GemmPackedBytes(GgmlType type, int64_t n_in, int64_t n_tok);
+
+// Repacks tokens [t0, t1) of `act` (rows of the DotKernel's act_type for `type`, act_row_bytes
+// apart) into `packed` (GemmPackedBytes(type, n_in, n_tok) bytes; disjoint token ranges may be
+// packed concurrently).
+void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act,
+                  uint64_t act_row_bytes, int64_t t0, int64_t t1, uint8_t* packed);
+
+// Weight rows [r0, r1) of w (n_in elements of `type` per row, row_bytes apart) against every
+// packed token: y[t * ldy + r]. Different row ranges may run concurrently.
+void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
+              int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy);
+
+}  // namespace ember::cpu

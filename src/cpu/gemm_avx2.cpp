@@ -1,0 +1,580 @@
+// AVX2 tiled matrix-matrix kernels (see gemm.h). Compiled for AVX2 through function attributes,
+// like dot_avx2.cpp, and used only when cpu_features says the CPU has AVX2.
+//
+// Layout. Activations are repacked once per batch: codes 32-byte aligned ([token][block][32] or
+// [token][super-block][256]), scales as floats (broadcast 4 times for the legacy types, so a
+// pair of tokens' scales is one 8-lane load). Weights are unpacked per panel of 4 rows into a
+// thread-local buffer: one byte per code, interleaved [block][row], F16 scales as floats, K-quant
+// sub-block scales as 16-bit vectors ready for madd. The inner step is 4 rows x 2 tokens.
+//
+// Exactness. For each (row, token) the float work is what the AVX2 row dot product in
+// dot_avx2.cpp does: legacy types accumulate d_w * d_a * (8 int32 lane sums) per block with one
+// fused multiply-add into 8 lanes (d_w * d_a rounded once, as there), Q4_1/Q5_1 add the min
+// term with a scalar-equivalent fused multiply-add per block, K-quants convert per super-block;
+// the lane sums at the end are the same. The integer lane sums are exact either way; for the
+// signed types (Q4_0, Q5_0, Q8_0) they are formed with the same sign trick.
+#include "cpu/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "core/error.h"
+#include "quant/blocks.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EMBER_GEMM_AVX2 1
+#define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+namespace ember::cpu {
+namespace {
+
+enum class Kind { kQ4_0, kQ5_0, kQ8_0, kQ4_1, kQ5_1, kQ4K, kQ5K, kQ6K, kNone };
+
+Kind KindOf(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q4_0: return Kind::kQ4_0;
+    case GgmlType::Q5_0: return Kind::kQ5_0;
+    case GgmlType::Q8_0: return Kind::kQ8_0;
+    case GgmlType::Q4_1: return Kind::kQ4_1;
+    case GgmlType::Q5_1: return Kind::kQ5_1;
+    case GgmlType::Q4_K: return Kind::kQ4K;
+    case GgmlType::Q5_K: return Kind::kQ5K;
+    case GgmlType::Q6_K: return Kind::kQ6K;
+    default: return Kind::kNone;
+  }
+}
+
+constexpr bool IsK(Kind k) { return k == Kind::kQ4K || k == Kind::kQ5K || k == Kind::kQ6K; }
+constexpr bool IsSigned(Kind k) { return k == Kind::kQ4_0 || k == Kind::kQ5_0 || k == Kind::kQ8_0; }
+constexpr bool HasMin(Kind k) { return k == Kind::kQ4_1 || k == Kind::kQ5_1; }
+
+constexpr int kRows = 4;    // weight rows per panel
+constexpr int kToks = 2;    // tokens per inner step
+constexpr uint64_t kAlign = 64;
+
+inline uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+struct ActSizes {
+  uint64_t qs, d4, s4, bs, bsp;
+};
+
+ActSizes SizesOf(Kind kind, int64_t n_in, int64_t n_tok) {
+  const auto t = static_cast<uint64_t>(n_tok);
+  if (IsK(kind)) {
+    const auto nb = static_cast<uint64_t>(n_in / kQK_K);
+    return {AlignUp(t * nb * 256), AlignUp(t * nb * 4), 0, AlignUp(t * nb * 32), AlignUp(t * nb * 16)};
+  }
+  const auto nb = static_cast<uint64_t>(n_in / 32);
+  return {AlignUp(t * nb * 32), AlignUp(t * nb * 16), HasMin(kind) ? AlignUp(t * nb * 16) : 0, 0, 0};
+}
+
+#if defined(EMBER_GEMM_AVX2)
+
+// Pointers into the packed activations (one layout for both families; unused parts empty).
+struct Acts {
+  int64_t nb;            // blocks (32) or super-blocks (256) per token
+  const int8_t* qs;      // [t][b][32] or [t][sb][256]
+  const float* d4;       // legacy: [t][b][4] scale, 4 copies; K: [t][sb] scale
+  const float* s4;       // Q8_1's d * sum(q) as float, [t][b][4]
+  const int16_t* bs;     // K: [t][sb][16] bsums
+  const int16_t* bsp;    // K: [t][sb][8] bsums summed in pairs
+};
+
+Acts LayoutOf(Kind kind, int64_t n_in, int64_t n_tok, const uint8_t* base) {
+  const auto* p = reinterpret_cast<const uint8_t*>((reinterpret_cast<uintptr_t>(base) + kAlign - 1) / kAlign * kAlign);
+  const ActSizes s = SizesOf(kind, n_in, n_tok);
+  Acts a{};
+  a.nb = IsK(kind) ? n_in / kQK_K : n_in / 32;
+  a.qs = reinterpret_cast<const int8_t*>(p);
+  a.d4 = reinterpret_cast<const float*>(p + s.qs);
+  a.s4 = reinterpret_cast<const float*>(p + s.qs + s.d4);
+  a.bs = reinterpret_cast<const int16_t*>(p + s.qs + s.d4 + s.s4);
+  a.bsp = reinterpret_cast<const int16_t*>(p + s.qs + s.d4 + s.s4 + s.bs);
+  return a;
+}
+
+// A thread's scratch, grown on demand and 64-byte aligned.
+uint8_t* ThreadScratch(uint64_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < bytes + kAlign) buf.resize(bytes + kAlign);
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + kAlign - 1) / kAlign * kAlign);
+}
+
+EMBER_AVX2 inline float H2F(uint16_t h) { return _cvtsh_ss(h); }
+
+EMBER_AVX2 inline float Hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+EMBER_AVX2 inline __m256i Load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+EMBER_AVX2 inline __m256i LoadA(const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); }
+EMBER_AVX2 inline void StoreA(void* p, __m256i v) { _mm256_store_si256(static_cast<__m256i*>(p), v); }
+
+// 16 bytes of packed nibbles -> 32 bytes: low nibbles (elements 0..15), then high (16..31).
+EMBER_AVX2 inline __m256i Nibbles(const uint8_t* qs) {
+  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, 0xFF where bit j is set.
+EMBER_AVX2 inline __m256i BitsToBytes(const uint8_t* p) {
+  uint32_t x32;
+  std::memcpy(&x32, p, 4);
+  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                         0x0101010101010101, 0x0000000000000000);
+  __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(x32)), shuf);
+  bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+  return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation packing.
+
+EMBER_AVX2 void PackActsAvx2(Kind kind, int64_t n_in, int64_t n_tok, const uint8_t* act,
+                             uint64_t act_row_bytes, int64_t t0, int64_t t1, uint8_t* packed) {
+  const Acts a = LayoutOf(kind, n_in, n_tok, packed);
+  auto* qs = const_cast<int8_t*>(a.qs);
+  auto* d4 = const_cast<float*>(a.d4);
+  auto* s4 = const_cast<float*>(a.s4);
+  auto* bs = const_cast<int16_t*>(a.bs);
+  auto* bsp = const_cast<int16_t*>(a.bsp);
+  const int64_t nb = a.nb;
+  for (int64_t t = t0; t < t1; ++t) {
+    const uint8_t* row = act + static_cast<uint64_t>(t) * act_row_bytes;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t tb = t * nb + b;
+      if (IsK(kind)) {
+        const auto* y = reinterpret_cast<const BlockQ8K*>(row) + b;
+        for (int c = 0; c < 8; ++c) StoreA(qs + tb * 256 + 32 * c, Load(y->qs + 32 * c));
+        d4[tb] = y->d;
+        for (int j = 0; j < 16; ++j) bs[tb * 16 + j] = y->bsums[j];
+        for (int j = 0; j < 8; ++j) {
+          bsp[tb * 8 + j] = static_cast<int16_t>(y->bsums[2 * j] + y->bsums[2 * j + 1]);
+        }
+      } else if (HasMin(kind)) {
+        const auto* y = reinterpret_cast<const BlockQ8_1*>(row) + b;
+        StoreA(qs + tb * 32, Load(y->qs));
+        const float d = H2F(y->d), s = H2F(y->s);
+        for (int j = 0; j < 4; ++j) {
+          d4[tb * 4 + j] = d;
+          s4[tb * 4 + j] = s;
+        }
+      } else {
+        const auto* y = reinterpret_cast<const BlockQ8_0*>(row) + b;
+        StoreA(qs + tb * 32, Load(y->qs));
+        const float d = H2F(y->d);
+        for (int j = 0; j < 4; ++j) d4[tb * 4 + j] = d;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy types (32-element blocks).
+
+struct LegacyPanel {
+  uint8_t* q;    // [b][row][32]: signed code q - offset (Q4_0/Q5_0/Q8_0) or unsigned code
+  uint8_t* aq;   // [b][row][32]: |signed code| (signed types only)
+  float* dx8;    // [b][8]: the 4 rows' scales, twice
+  float* m8;     // [b][8]: the 4 rows' mins, twice (Q4_1/Q5_1)
+  float* dtab;   // [b][8]: dx * dy for the current pair of tokens, lane 4 * token + row
+};
+
+uint64_t LegacyPanelBytes(int64_t nb) {
+  const auto n = static_cast<uint64_t>(nb);
+  return 2 * AlignUp(n * kRows * 32) + 3 * AlignUp(n * 32);
+}
+
+LegacyPanel LegacyPanelAt(uint8_t* p, int64_t nb) {
+  const auto n = static_cast<uint64_t>(nb);
+  LegacyPanel lp;
+  lp.q = p;
+  lp.aq = p + AlignUp(n * kRows * 32);
+  lp.dx8 = reinterpret_cast<float*>(lp.aq + AlignUp(n * kRows * 32));
+  lp.m8 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(lp.dx8) + AlignUp(n * 32));
+  lp.dtab = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(lp.m8) + AlignUp(n * 32));
+  return lp;
+}
+
+// Unpacks one weight row (or zeros, for the padding rows of the last panel) into slot `r`.
+template <Kind K>
+EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const LegacyPanel& p) {
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* q = p.q + (b * kRows + r) * 32;
+    float d = 0.0f, m = 0.0f;
+    __m256i code = _mm256_setzero_si256();
+    if (row != nullptr) {
+      if constexpr (K == Kind::kQ4_0) {
+        const auto& x = reinterpret_cast<const BlockQ4_0*>(row)[b];
+        code = _mm256_sub_epi8(Nibbles(x.qs), _mm256_set1_epi8(8));
+        d = H2F(x.d);
+      } else if constexpr (K == Kind::kQ5_0) {
+        const auto& x = reinterpret_cast<const BlockQ5_0*>(row)[b];
+        const __m256i hi = _mm256_andnot_si256(BitsToBytes(x.qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+        code = _mm256_or_si256(Nibbles(x.qs), hi);
+        d = H2F(x.d);
+      } else if constexpr (K == Kind::kQ8_0) {
+        const auto& x = reinterpret_cast<const BlockQ8_0*>(row)[b];
+        code = Load(x.qs);
+        d = H2F(x.d);
+      } else if constexpr (K == Kind::kQ4_1) {
+        const auto& x = reinterpret_cast<const BlockQ4_1*>(row)[b];
+        code = Nibbles(x.qs);
+        d = H2F(x.d);
+        m = H2F(x.m);
+      } else {
+        const auto& x = reinterpret_cast<const BlockQ5_1*>(row)[b];
+        code = _mm256_or_si256(Nibbles(x.qs), _mm256_and_si256(BitsToBytes(x.qh), _mm256_set1_epi8(0x10)));
+        d = H2F(x.d);
+        m = H2F(x.m);
+      }
+    }
+    StoreA(q, code);
+    if constexpr (IsSigned(K)) StoreA(p.aq + (b * kRows + r) * 32, _mm256_sign_epi8(code, code));
+    p.dx8[b * 8 + r] = p.dx8[b * 8 + 4 + r] = d;
+    if constexpr (HasMin(K)) p.m8[b * 8 + r] = p.m8[b * 8 + 4 + r] = m;
+  }
+}
+
+// 4 rows x 2 tokens (tokens ta, tb; tb may equal ta for an odd count): out[4 * token + row].
+template <Kind K>
+EMBER_AVX2 void LegacyTile(const LegacyPanel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
+  const int64_t nb = a.nb;
+  const int8_t* ya = a.qs + ta * nb * 32;
+  const int8_t* yb = a.qs + tb * nb * 32;
+  // dx * dy for every block, lane 4 * token + row: one multiply per 8 products.
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256 dy = _mm256_set_m128(_mm_load_ps(a.d4 + (tb * nb + b) * 4), _mm_load_ps(a.d4 + (ta * nb + b) * 4));
+    _mm256_store_ps(p.dtab + b * 8, _mm256_mul_ps(_mm256_load_ps(p.dx8 + b * 8), dy));
+  }
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kRows][kToks];
+  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_ps();
+  __m256 mins = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i y[kToks] = {LoadA(ya + b * 32), LoadA(yb + b * 32)};
+#pragma GCC unroll 4
+    for (int r = 0; r < kRows; ++r) {
+      const __m256i q = LoadA(p.q + (b * kRows + r) * 32);
+#pragma GCC unroll 2
+      for (int t = 0; t < kToks; ++t) {
+        __m256i prod;
+        if constexpr (IsSigned(K)) {
+          prod = _mm256_maddubs_epi16(LoadA(p.aq + (b * kRows + r) * 32), _mm256_sign_epi8(y[t], q));
+        } else {
+          prod = _mm256_maddubs_epi16(q, y[t]);
+        }
+        const __m256 f = _mm256_cvtepi32_ps(_mm256_madd_epi16(prod, ones));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(p.dtab + b * 8 + 4 * t + r), f, acc[r][t]);
+      }
+    }
+    if constexpr (HasMin(K)) {
+      const __m256 s = _mm256_set_m128(_mm_load_ps(a.s4 + (tb * nb + b) * 4), _mm_load_ps(a.s4 + (ta * nb + b) * 4));
+      mins = _mm256_fmadd_ps(_mm256_load_ps(p.m8 + b * 8), s, mins);
+    }
+  }
+  alignas(32) float m[8];
+  _mm256_store_ps(m, mins);
+  for (int t = 0; t < kToks; ++t) {
+    for (int r = 0; r < kRows; ++r) {
+      out[4 * t + r] = HasMin(K) ? Hsum(acc[r][t]) + m[4 * t + r] : Hsum(acc[r][t]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// K-quants (256-element super-blocks of 8 sub-blocks of 32).
+
+struct KPanel {
+  uint8_t* q;      // [sb][row][8][32] codes 0..15 / 0..31 / 0..63
+  int16_t* sc;     // [sb][row][8][16] the madd multiplier of each 32-code chunk
+  float* xd;       // [sb][row]
+  float* xdmin;    // [sb][row]
+  int16_t* mn;     // [sb][row][8] Q4_K/Q5_K mins
+  int16_t* sc16;   // [sb][row][16] Q6_K scales
+};
+
+uint64_t KPanelBytes(int64_t nsb) {
+  const auto n = static_cast<uint64_t>(nsb) * kRows;
+  return 2 * AlignUp(n * 256) + 2 * AlignUp(n * 4) + AlignUp(n * 16) + AlignUp(n * 32);
+}
+
+KPanel KPanelAt(uint8_t* p, int64_t nsb) {
+  const auto n = static_cast<uint64_t>(nsb) * kRows;
+  KPanel kp;
+  kp.q = p;
+  p += AlignUp(n * 256);
+  kp.sc = reinterpret_cast<int16_t*>(p);
+  p += AlignUp(n * 256);
+  kp.xd = reinterpret_cast<float*>(p);
+  p += AlignUp(n * 4);
+  kp.xdmin = reinterpret_cast<float*>(p);
+  p += AlignUp(n * 4);
+  kp.mn = reinterpret_cast<int16_t*>(p);
+  p += AlignUp(n * 16);
+  kp.sc16 = reinterpret_cast<int16_t*>(p);
+  return kp;
+}
+
+// ggml's get_scale_min_k4: the 8 six-bit scales and mins of a Q4_K / Q5_K super-block.
+inline void ScaleMinK4(const uint8_t* s, uint8_t* sc, uint8_t* m) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = s[j] & 63;
+    m[j] = s[j + 4] & 63;
+  }
+  for (int j = 4; j < 8; ++j) {
+    sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
+    m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
+template <Kind K>
+EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel& p) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  const __m256i one = _mm256_set1_epi8(1);
+  for (int64_t i = 0; i < nsb; ++i) {
+    const int64_t slot = i * kRows + r;
+    uint8_t* q = p.q + slot * 256;
+    int16_t* sc = p.sc + slot * 128;
+    if (row == nullptr) {
+      std::memset(q, 0, 256);
+      std::memset(sc, 0, 256);
+      p.xd[slot] = p.xdmin[slot] = 0.0f;
+      std::memset(p.mn + slot * 8, 0, 16);
+      std::memset(p.sc16 + slot * 16, 0, 32);
+      continue;
+    }
+    if constexpr (K == Kind::kQ6K) {
+      const auto& x = reinterpret_cast<const BlockQ6K*>(row)[i];
+      for (int half = 0; half < 2; ++half) {
+        const uint8_t* ql = x.ql + 64 * half;
+        const __m256i qh = Load(x.qh + 32 * half);
+        const __m256i ql0 = Load(ql);
+        const __m256i ql1 = Load(ql + 32);
+        const __m256i c[4] = {
+            _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
+            _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4))};
+        for (int k = 0; k < 4; ++k) StoreA(q + 32 * (4 * half + k), c[k]);
+      }
+      // Chunk j covers elements 32j..32j+31: scale sc[2j] for its first 16, sc[2j+1] after.
+      for (int j = 0; j < 8; ++j) {
+        for (int l = 0; l < 8; ++l) {
+          sc[16 * j + l] = x.scales[2 * j];
+          sc[16 * j + 8 + l] = x.scales[2 * j + 1];
+        }
+      }
+      for (int j = 0; j < 16; ++j) p.sc16[slot * 16 + j] = x.scales[j];
+      p.xd[slot] = H2F(x.d);
+    } else {
+      using Block = std::conditional_t<K == Kind::kQ4K, BlockQ4K, BlockQ5K>;
+      const auto& x = reinterpret_cast<const Block*>(row)[i];
+      uint8_t s[8], m[8];
+      ScaleMinK4(x.scales, s, m);
+      __m256i qh = _mm256_setzero_si256();
+      if constexpr (K == Kind::kQ5K) qh = Load(x.qh);
+      for (int c = 0; c < 4; ++c) {
+        const __m256i v = Load(x.qs + 32 * c);
+        __m256i lo = _mm256_and_si256(v, m4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if constexpr (K == Kind::kQ5K) {
+          lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+          hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+        }
+        StoreA(q + 64 * c, lo);
+        StoreA(q + 64 * c + 32, hi);
+      }
+      for (int j = 0; j < 8; ++j) {
+        for (int l = 0; l < 16; ++l) sc[16 * j + l] = s[j];
+        p.mn[slot * 8 + j] = m[j];
+      }
+      p.xd[slot] = H2F(x.d);
+      p.xdmin[slot] = H2F(x.dmin);
+    }
+  }
+}
+
+// 4 rows x 2 tokens of a K-quant: out[4 * token + row].
+template <Kind K>
+EMBER_AVX2 void KTile(const KPanel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
+  const int64_t nsb = a.nb;
+  const int64_t tok[kToks] = {ta, tb};
+  __m256 acc[kRows][kToks];
+  __m128 acc_m[kRows][kToks];
+  float summs[kRows][kToks];
+  for (int r = 0; r < kRows; ++r) {
+    for (int t = 0; t < kToks; ++t) {
+      acc[r][t] = _mm256_setzero_ps();
+      acc_m[r][t] = _mm_setzero_ps();
+      summs[r][t] = 0.0f;
+    }
+  }
+  for (int64_t i = 0; i < nsb; ++i) {
+    const int8_t* ya = a.qs + (ta * nsb + i) * 256;
+    const int8_t* yb = a.qs + (tb * nsb + i) * 256;
+    __m256i sumi[kRows][kToks];
+    for (auto& row : sumi) row[0] = row[1] = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      const __m256i y[kToks] = {LoadA(ya + 32 * j), LoadA(yb + 32 * j)};
+#pragma GCC unroll 4
+      for (int r = 0; r < kRows; ++r) {
+        const int64_t slot = i * kRows + r;
+        const __m256i q = LoadA(p.q + slot * 256 + 32 * j);
+        const __m256i s = LoadA(p.sc + slot * 128 + 16 * j);
+#pragma GCC unroll 2
+        for (int t = 0; t < kToks; ++t) {
+          sumi[r][t] = _mm256_add_epi32(sumi[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, y[t]), s));
+        }
+      }
+    }
+    for (int r = 0; r < kRows; ++r) {
+      const int64_t slot = i * kRows + r;
+      for (int t = 0; t < kToks; ++t) {
+        const int64_t tb_i = tok[t] * nsb + i;
+        const float yd = a.d4[tb_i];
+        __m256i s = sumi[r][t];
+        if constexpr (K == Kind::kQ6K) {
+          // Codes are stored +32: subtract 32 * (bsums . scales) lane-wise, as dot_avx2.cpp.
+          const __m256i bs = _mm256_madd_epi16(Load(a.bs + tb_i * 16), Load(p.sc16 + slot * 16));
+          s = _mm256_sub_epi32(s, _mm256_slli_epi32(bs, 5));
+        } else {
+          const float dmin = -yd * p.xdmin[slot];
+          const __m128i prod = _mm_madd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p.mn + slot * 8)),
+                                              _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.bsp + tb_i * 8)));
+          if constexpr (K == Kind::kQ4K) {
+            acc_m[r][t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m[r][t]);
+          } else {
+            alignas(16) int32_t pr[4];
+            _mm_store_si128(reinterpret_cast<__m128i*>(pr), prod);
+            summs[r][t] += dmin * static_cast<float>(pr[0] + pr[1] + pr[2] + pr[3]);
+          }
+        }
+        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(yd * p.xd[slot]), _mm256_cvtepi32_ps(s), acc[r][t]);
+      }
+    }
+  }
+  for (int t = 0; t < kToks; ++t) {
+    for (int r = 0; r < kRows; ++r) {
+      float v = Hsum(acc[r][t]);
+      if constexpr (K == Kind::kQ4K) {
+        __m128 m = acc_m[r][t];
+        m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        v += _mm_cvtss_f32(m);
+      } else if constexpr (K == Kind::kQ5K) {
+        v += summs[r][t];
+      }
+      out[4 * t + r] = v;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver: chunks of tokens small enough to stay in L2, panels of 4 rows unpacked once per chunk.
+
+template <Kind K>
+EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                         const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+  const Acts a = LayoutOf(K, n_in, n_tok, packed);
+  const int64_t nb = a.nb;
+  // About 192 KiB of activation codes per chunk.
+  const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
+  uint8_t* scratch = ThreadScratch(IsK(K) ? KPanelBytes(nb) : LegacyPanelBytes(nb));
+  alignas(32) float out[kRows * kToks];
+  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+    const int64_t c1 = std::min(n_tok, c0 + chunk);
+    for (int64_t p0 = r0; p0 < r1; p0 += kRows) {
+      const int n_rows = static_cast<int>(std::min<int64_t>(kRows, r1 - p0));
+      if constexpr (IsK(K)) {
+        const KPanel kp = KPanelAt(scratch, nb);
+        for (int r = 0; r < kRows; ++r) {
+          UnpackKRow<K>(r < n_rows ? w + static_cast<uint64_t>(p0 + r) * row_bytes : nullptr, nb, r, kp);
+        }
+        for (int64_t t = c0; t < c1; t += kToks) {
+          const int64_t tb = std::min(t + 1, c1 - 1);
+          KTile<K>(kp, a, t, tb, out);
+          for (int tt = 0; tt <= tb - t; ++tt) {
+            for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
+          }
+        }
+      } else {
+        const LegacyPanel lp = LegacyPanelAt(scratch, nb);
+        for (int r = 0; r < kRows; ++r) {
+          UnpackLegacyRow<K>(r < n_rows ? w + static_cast<uint64_t>(p0 + r) * row_bytes : nullptr, nb, r, lp);
+        }
+        for (int64_t t = c0; t < c1; t += kToks) {
+          const int64_t tb = std::min(t + 1, c1 - 1);
+          LegacyTile<K>(lp, a, t, tb, out);
+          for (int tt = 0; tt <= tb - t; ++tt) {
+            for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
+          }
+        }
+      }
+    }
+  }
+}
+
+#endif  // EMBER_GEMM_AVX2
+
+}  // namespace
+
+bool HasGemm(GgmlType type, Isa isa) {
+#if defined(EMBER_GEMM_AVX2)
+  return isa >= Isa::kAvx2 && KindOf(type) != Kind::kNone;
+#else
+  (void)type;
+  (void)isa;
+  return false;
+#endif
+}
+
+uint64_t GemmPackedBytes(GgmlType type, int64_t n_in, int64_t n_tok) {
+  const ActSizes s = SizesOf(KindOf(type), n_in, n_tok);
+  return s.qs + s.d4 + s.s4 + s.bs + s.bsp + kAlign;
+}
+
+void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act,
+                  uint64_t act_row_bytes, int64_t t0, int64_t t1, uint8_t* packed) {
+#if defined(EMBER_GEMM_AVX2)
+  const Kind kind = KindOf(type);
+  EMBER_CHECK(kind != Kind::kNone);
+  PackActsAvx2(kind, n_in, n_tok, act, act_row_bytes, t0, t1, packed);
+#else
+  (void)type, (void)n_in, (void)n_tok, (void)act, (void)act_row_bytes, (void)t0, (void)t1, (void)packed;
+  Fail("no tiled CPU kernels in this build");
+#endif
+}
+
+void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
+              int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+#if defined(EMBER_GEMM_AVX2)
+  switch (KindOf(type)) {
+    case Kind::kQ4_0: return RowsAvx2<Kind::kQ4_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ5_0: return RowsAvx2<Kind::kQ5_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ8_0: return RowsAvx2<Kind::kQ8_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ4_1: return RowsAvx2<Kind::kQ4_1>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ5_1: return RowsAvx2<Kind::kQ5_1>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ4K: return RowsAvx2<Kind::kQ4K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ5K: return RowsAvx2<Kind::kQ5K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ6K: return RowsAvx2<Kind::kQ6K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kNone: break;
+  }
+#else
+  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy;
+#endif
+  Fail("no tiled CPU kernel for weight type {}", GgmlTypeName(type));
+}
+
+}  // namespace ember::cpu

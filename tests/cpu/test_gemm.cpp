@@ -1,0 +1,182 @@
+// The tiled matrix-matrix kernels (cpu/gemm.h) against the row dot products they stand in for:
+// every (row, token) result must be the same float, bit for bit, on awkward shapes (rows not a
+// multiple of the 4-row panel, odd token counts, token chunks split mid-batch), on weights of
+// random bytes (every code, -128 in Q8_0, extreme K-quant scales) and on every ISA with a kernel.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/half.h"
+#include "cpu/dot.h"
+#include "cpu/gemm.h"
+#include "cpu/ops.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
+
+namespace ember::cpu {
+namespace {
+
+const GgmlType kTiledTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                                GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+
+std::vector<Isa> IsasWithGemm(GgmlType t) {
+  std::vector<Isa> v;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (ClampIsa(isa) == isa && HasGemm(t, isa)) v.push_back(isa);
+  }
+  return v;
+}
+
+void SetHalf(uint8_t* p, float v) {
+  const uint16_t h = FloatToHalf(v);
+  std::memcpy(p, &h, 2);
+}
+
+// n_out rows of random bytes with the F16 scales replaced by finite random values.
+std::vector<uint8_t> RandomWeights(std::mt19937& rng, GgmlType t, int64_t n_in, int64_t n_out) {
+  const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
+  std::vector<uint8_t> w(rb * static_cast<uint64_t>(n_out));
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(byte(rng));
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  const uint64_t bb = TraitsOf(t).bytes_per_block;
+  for (uint64_t off = 0; off < w.size(); off += bb) {
+    uint8_t* blk = w.data() + off;
+    switch (t) {
+      case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0:
+        SetHalf(blk, scale(rng));
+        break;
+      case GgmlType::Q4_1: case GgmlType::Q5_1:
+        SetHalf(blk, scale(rng));
+        SetHalf(blk + 2, scale(rng));
+        break;
+      case GgmlType::Q4_K: case GgmlType::Q5_K:
+        SetHalf(blk + offsetof(BlockQ4K, d), scale(rng));
+        SetHalf(blk + offsetof(BlockQ4K, dmin), scale(rng));
+        break;
+      case GgmlType::Q6_K:
+        SetHalf(blk + offsetof(BlockQ6K, d), scale(rng));
+        break;
+      default:
+        ADD_FAILURE() << "no block layout for " << GgmlTypeName(t);
+    }
+  }
+  return w;
+}
+
+// Quantized activation rows: random values, plus an all-zero token and a large one.
+std::vector<uint8_t> RandomActs(std::mt19937& rng, const DotKernel& k, int64_t n_in, int64_t n_tok) {
+  const uint64_t ab = ActRowBytes(k, n_in);
+  std::vector<uint8_t> a(ab * static_cast<uint64_t>(n_tok));
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n_in));
+  for (int64_t t = 0; t < n_tok; ++t) {
+    const float s = t == 0 ? 0.0f : (t == 1 ? 1e4f : 1.0f);
+    for (float& v : x) v = s * nd(rng);
+    k.quantize(x.data(), a.data() + static_cast<uint64_t>(t) * ab, n_in);
+  }
+  return a;
+}
+
+void ExpectSameBitsAsRowDots(GgmlType t, Isa isa, int64_t n_in, int64_t n_out, int64_t n_tok,
+                             int64_t r0, int64_t r1, std::mt19937& rng) {
+  const DotKernel& k = GetDotKernel(t, isa);
+  const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
+  const uint64_t ab = ActRowBytes(k, n_in);
+  const auto w = RandomWeights(rng, t, n_in, n_out);
+  const auto act = RandomActs(rng, k, n_in, n_tok);
+  std::vector<uint8_t> packed(GemmPackedBytes(t, n_in, n_tok));
+  // Packed in two ranges, as threads do.
+  GemmPackActs(t, n_in, n_tok, act.data(), ab, 0, n_tok / 2, packed.data());
+  GemmPackActs(t, n_in, n_tok, act.data(), ab, n_tok / 2, n_tok, packed.data());
+  const float kUnset = -12345.0f;
+  std::vector<float> y(static_cast<size_t>(n_out * n_tok), kUnset);
+  GemmRows(t, n_in, rb, w.data(), r0, r1, packed.data(), n_tok, y.data(), n_out);
+  int mismatches = 0;
+  for (int64_t tok = 0; tok < n_tok; ++tok) {
+    for (int64_t r = 0; r < n_out; ++r) {
+      const float got = y[static_cast<size_t>(tok * n_out + r)];
+      if (r < r0 || r >= r1) {
+        EXPECT_EQ(got, kUnset) << "row " << r << " outside [" << r0 << ", " << r1 << ") was written";
+        continue;
+      }
+      const float want = k.dot(n_in, w.data() + static_cast<uint64_t>(r) * rb, act.data() + tok * ab);
+      if (std::memcmp(&got, &want, sizeof(float)) != 0 && ++mismatches <= 5) {
+        ADD_FAILURE() << GgmlTypeName(t) << " isa=" << IsaName(isa) << " n_in=" << n_in
+                      << " n_out=" << n_out << " n_tok=" << n_tok << " row " << r << " token " << tok
+                      << ": tiled " << got << " vs row dot " << want;
+      }
+    }
+  }
+}
+
+TEST(Gemm, EveryTiledTypeGivesTheRowDotBitsOnAwkwardShapes) {
+  std::mt19937 rng(11);
+  for (GgmlType t : kTiledTypes) {
+    const int64_t block = TraitsOf(t).block_size;
+    const std::vector<int64_t> lengths =
+        block == 32 ? std::vector<int64_t>{32, 96, 224, 352} : std::vector<int64_t>{256, 768};
+    for (Isa isa : IsasWithGemm(t)) {
+      for (int64_t n_in : lengths) {
+        for (auto [n_out, n_tok] : {std::pair<int64_t, int64_t>{1, 1}, {5, 2}, {13, 3}, {8, 7}, {37, 19}}) {
+          ExpectSameBitsAsRowDots(t, isa, n_in, n_out, n_tok, 0, n_out, rng);
+        }
+      }
+    }
+  }
+}
+
+TEST(Gemm, RowRangesNotOnPanelBoundariesWriteOnlyTheirRows) {
+  std::mt19937 rng(12);
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K}) {
+    const int64_t n_in = TraitsOf(t).block_size == 32 ? 64 : 256;
+    for (Isa isa : IsasWithGemm(t)) {
+      ExpectSameBitsAsRowDots(t, isa, n_in, 23, 5, 3, 18, rng);
+      ExpectSameBitsAsRowDots(t, isa, n_in, 23, 4, 22, 23, rng);
+    }
+  }
+}
+
+TEST(Gemm, BatchesLongerThanOneTokenChunkStayExact) {
+  // Chunks hold about 192 KiB of codes: at n_in = 8192 that is 24 tokens, so 53 tokens make
+  // two full chunks and an odd remainder.
+  std::mt19937 rng(13);
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    for (Isa isa : IsasWithGemm(t)) ExpectSameBitsAsRowDots(t, isa, 8192, 6, 53, 0, 6, rng);
+  }
+}
+
+TEST(Gemm, MatMulOnPromptBatchesEqualsRowDotsForEveryTiledType) {
+  std::mt19937 rng(14);
+  ThreadPool pool(3);
+  for (GgmlType t : kTiledTypes) {
+    const int64_t n_in = TraitsOf(t).block_size == 32 ? 160 : 512;
+    const int64_t n_out = 45, n_tok = 9;
+    const auto w = RandomWeights(rng, t, n_in, n_out);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(n_in * n_tok));
+    for (float& v : x) v = nd(rng);
+    const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
+    MatrixRef m{t, n_in, n_out, rb, w.data()};
+    for (Isa isa : {Isa::kScalar, ClampIsa(Isa::kAvx2), ClampIsa(Isa::kAvx512)}) {
+      std::vector<float> y(static_cast<size_t>(n_out * n_tok));
+      std::vector<uint8_t> scratch;
+      MatMul(pool, isa, m, x.data(), n_tok, y.data(), scratch);
+      const DotKernel& k = GetDotKernel(t, isa);
+      std::vector<uint8_t> xq(ActRowBytes(k, n_in));
+      for (int64_t tok = 0; tok < n_tok; ++tok) {
+        k.quantize(x.data() + tok * n_in, xq.data(), n_in);
+        for (int64_t r = 0; r < n_out; ++r) {
+          const float want = k.dot(n_in, w.data() + r * rb, xq.data());
+          ASSERT_EQ(y[static_cast<size_t>(tok * n_out + r)], want)
+              << GgmlTypeName(t) << " isa=" << IsaName(isa) << " row " << r << " token " << tok;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ember::cpu
