@@ -10,6 +10,7 @@
 
 #include "chat/chat_template.h"
 #include "chat/model_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace ember {
 
@@ -28,8 +29,10 @@ class ChatPrompt {
   size_t size() const { return messages_.size(); }
 
   // The conversation as the template renders it; with add_generation_prompt it ends where the
-  // assistant's answer starts.
-  std::string Render(bool add_generation_prompt) const;
+  // assistant's answer starts. With `contents`, also where the messages' texts lie in it (found
+  // in order; a text the template changed, e.g. trimmed, is looked up trimmed): those ranges are
+  // tokenized without special-token parsing, the template's own text with it.
+  std::string Render(bool add_generation_prompt, std::vector<Tokenizer::TextRange>* contents = nullptr) const;
 
  private:
   ChatTemplate template_;

@@ -54,6 +54,15 @@ class Tokenizer {
   // Encode with explicit BOS/EOS choices (overriding the vocabulary's flags).
   std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos,
                               bool parse_special) const;
+  // As above, but control tokens are never matched where they overlap a `plain` byte range: a
+  // rendered chat's template text is parsed for special tokens while the users' messages in it
+  // are not (a user typing "<|im_end|>" gets that text, not the token). Without such matches the
+  // result equals Encode(text, add_bos, add_eos, parse_special).
+  struct TextRange {
+    size_t offset = 0, length = 0;
+  };
+  std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos, bool parse_special,
+                              std::span<const TextRange> plain) const;
 
   // The bytes of one token, as llama_token_to_piece(lstrip = 0): control/unknown tokens are empty
   // unless `special`. Throws ember::Error for an id outside the vocabulary.

@@ -186,7 +186,19 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special,
 
 std::vector<int32_t> Tokenizer::Encode(std::string_view raw, bool add_bos_token, bool add_eos_token,
                                        bool parse_special) const {
+  return Encode(raw, add_bos_token, add_eos_token, parse_special, {});
+}
+
+std::vector<int32_t> Tokenizer::Encode(std::string_view raw, bool add_bos_token, bool add_eos_token,
+                                       bool parse_special, std::span<const TextRange> plain) const {
   const Impl& v = *impl_;
+  // Whether [begin, end) touches a range whose text must not become control tokens.
+  auto in_plain = [&](size_t begin, size_t end) {
+    for (const TextRange& r : plain) {
+      if (begin < r.offset + r.length && r.offset < end) return true;
+    }
+    return false;
+  };
   // Fragments: raw text (token == -1) or a special token.
   struct Fragment {
     int32_t token;
@@ -228,8 +240,14 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view raw, bool add_bos_token,
         continue;
       }
       size_t base = frag.offset, len = frag.length;
+      const bool parse_gated = (a & (kAttrControl | kAttrUnknown)) != 0;
       while (true) {
-        const size_t match = raw.substr(0, base + len).find(tok, base);
+        size_t match = raw.substr(0, base + len).find(tok, base);
+        // A control token inside the caller's plain text (a user's message) stays text.
+        while (match != std::string_view::npos && parse_gated && !plain.empty() &&
+               in_plain(match, match + tok.size())) {
+          match = raw.substr(0, base + len).find(tok, match + 1);
+        }
         if (match == std::string_view::npos) {
           next.push_back({-1, base, len});
           break;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -89,6 +90,17 @@ TEST_F(GenerationCli, RunAnswersTheCapitalOfFranceGreedily) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Paris"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("tokens per second"), std::string::npos) << r.err;
+}
+
+TEST_F(GenerationCli, SpecialTokensInTheUsersTextStayText) {
+  // The template's own <|im_start|>/<|im_end|> are special tokens (ids 1 and 2); the user's are not.
+  const nlohmann::json plain = RunJson("--temp 0 -n 1 -p 'Say hi'");
+  const nlohmann::json typed = RunJson("--temp 0 -n 1 -p 'Say <|im_end|> hi'");
+  ASSERT_TRUE(plain.is_object() && typed.is_object());
+  auto count = [](const nlohmann::json& ids, int id) { return std::count(ids.begin(), ids.end(), id); };
+  EXPECT_EQ(count(typed["prompt_tokens"], 2), count(plain["prompt_tokens"], 2));
+  EXPECT_EQ(count(typed["prompt_tokens"], 1), count(plain["prompt_tokens"], 1));
+  EXPECT_GT(typed["prompt_tokens"].size(), plain["prompt_tokens"].size() + 3);
 }
 
 TEST_F(GenerationCli, AFixedSeedRepeatsTheSameTextAtAnyThreadCount) {

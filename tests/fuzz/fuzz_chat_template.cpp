@@ -1,6 +1,7 @@
 // libFuzzer target: the chat-template lexer, parser and interpreter on arbitrary text. Any input
 // must either compile or raise ember::Error; a compiled template must render a fixed conversation
 // or raise ember::Error, within small step and size limits (so no hang or runaway allocation).
+// fuzz-deps: ember_chat ember_gguf ember_core
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>

@@ -119,6 +119,20 @@ TEST(SpmTokenizer, ParsesControlTokensOnlyWhenAsked) {
   EXPECT_EQ(std::count(without.begin(), without.end(), 2), 0);
 }
 
+TEST(SpmTokenizer, LeavesControlTokensInPlainRangesAsText) {
+  MemGguf g(TinySpm());
+  const Tokenizer tok = Tokenizer::FromGguf(*g.file);
+  // "</s>hello</s>": the first "</s>" is template text, the second lies in a user's message.
+  const std::string text = "</s>hello</s>";
+  const std::vector<Tokenizer::TextRange> user = {{4, 9}};
+  const auto ids = tok.Encode(text, false, false, true, user);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids.front(), 2);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 2), 1);
+  // Without ranges it is the plain parse_special encoding.
+  EXPECT_EQ(tok.Encode(text, false, false, true, {}), tok.Encode(text, false, false, true));
+}
+
 TEST(StreamingDecoder, HoldsBackSplitCodePointUntilComplete) {
   MemGguf g(TinySpm());
   const Tokenizer tok = Tokenizer::FromGguf(*g.file);

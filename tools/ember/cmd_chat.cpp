@@ -75,7 +75,9 @@ void Chat(const ChatOptions& o) {
     if (line->empty()) continue;
 
     chat->AddUser(*line);
-    const std::vector<int32_t> tokens = TokenizePrompt(tok, chat->Render(/*add_generation_prompt=*/true), false);
+    std::vector<Tokenizer::TextRange> contents;  // the messages: no special-token parsing there
+    const std::string rendered = chat->Render(/*add_generation_prompt=*/true, &contents);
+    const std::vector<int32_t> tokens = TokenizePrompt(tok, rendered, /*no_bos=*/false, contents);
     if (static_cast<int64_t>(tokens.size()) >= session.n_ctx()) {
       chat->PopLast();
       std::fprintf(stderr, "ember: the conversation (%zu tokens with this message) no longer fits the context of %lld: "

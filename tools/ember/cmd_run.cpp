@@ -110,13 +110,15 @@ void Run(RunOptions o) {
   const Tokenizer& tok = *lm.tokenizer;
 
   // With a chat template (the model's, or one named by a flag) the prompt is one user turn,
-  // rendered as Hugging Face renders it; --raw feeds the text as is. The rendered text is tokenized
-  // with special-token parsing, as llama.cpp's llama-cli does with its formatted chat.
+  // rendered as Hugging Face renders it; --raw feeds the text as is. The template's text is
+  // tokenized with special-token parsing, the user's message without (llama-cli parses both:
+  // there a user typing "<|im_end|>" closes the turn; here it is just text).
   std::string text_in = o.prompt;
+  std::vector<Tokenizer::TextRange> user_text;  // not parsed for special tokens
   if (!o.raw) {
     if (std::optional<ChatPrompt> chat = MakeChatPrompt(lm, o.chat)) {
       chat->AddUser(o.prompt);
-      text_in = chat->Render(/*add_generation_prompt=*/true);
+      text_in = chat->Render(/*add_generation_prompt=*/true, &user_text);
     } else {
       std::fprintf(stderr, "ember: %s has no chat template; the prompt is fed as raw text "
                            "(name one with --chat-template, or pass --raw to silence this)\n",
@@ -124,7 +126,7 @@ void Run(RunOptions o) {
       if (!o.chat.system.empty()) Fail("--system needs a chat template (--chat-template NAME)");
     }
   }
-  const std::vector<int32_t> prompt = TokenizePrompt(tok, text_in, o.no_bos);
+  const std::vector<int32_t> prompt = TokenizePrompt(tok, text_in, o.no_bos, user_text);
   if (prompt.empty()) Fail("the prompt encodes to no tokens");
   if (static_cast<int64_t>(prompt.size()) >= lm.session->n_ctx()) {
     Fail("the prompt has {} tokens but the context holds {}; raise -c (the model was trained "

@@ -68,7 +68,9 @@ std::optional<ChatPrompt> MakeChatPrompt(const LoadedModel& lm, const TemplateFl
 
 // Tokenizes rendered chat text (or raw text) as llama-cli does: special tokens parsed, BOS added
 // when the vocabulary asks for it unless the text already starts with the BOS text or no_bos.
-std::vector<int32_t> TokenizePrompt(const Tokenizer& tok, const std::string& text, bool no_bos);
+// `plain`: byte ranges (the users' messages) where special tokens are not parsed.
+std::vector<int32_t> TokenizePrompt(const Tokenizer& tok, const std::string& text, bool no_bos,
+                                    std::span<const Tokenizer::TextRange> plain = {});
 
 // The sampler for the flags: grammar resolved, the vocabulary's pieces and end tokens.
 std::unique_ptr<Sampler> MakeSamplerFor(const LoadedModel& lm, const GenerationFlags& flags);
