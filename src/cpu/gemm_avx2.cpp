@@ -258,18 +258,20 @@ EMBER_AVX2 void LegacyTile(const LegacyPanel& p, const Acts& a, int64_t ta, int6
   __m256 acc[kRows][kToks];
   for (auto& row : acc) row[0] = row[1] = _mm256_setzero_ps();
   __m256 mins = _mm256_setzero_ps();
+  // Token-outer order keeps the 8 accumulators, one activation vector and the temporaries in
+  // the 16 registers (row-outer spills); the panel's codes come from L1 twice instead.
   for (int64_t b = 0; b < nb; ++b) {
-    const __m256i y[kToks] = {LoadA(ya + b * 32), LoadA(yb + b * 32)};
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      const __m256i q = LoadA(p.q + (b * kRows + r) * 32);
 #pragma GCC unroll 2
-      for (int t = 0; t < kToks; ++t) {
+    for (int t = 0; t < kToks; ++t) {
+      const __m256i y = LoadA((t == 0 ? ya : yb) + b * 32);
+#pragma GCC unroll 4
+      for (int r = 0; r < kRows; ++r) {
+        const uint8_t* q = p.q + (b * kRows + r) * 32;
         __m256i prod;
         if constexpr (IsSigned(K)) {
-          prod = _mm256_maddubs_epi16(LoadA(p.aq + (b * kRows + r) * 32), _mm256_sign_epi8(y[t], q));
+          prod = _mm256_maddubs_epi16(LoadA(p.aq + (b * kRows + r) * 32), _mm256_sign_epi8(y, LoadA(q)));
         } else {
-          prod = _mm256_maddubs_epi16(q, y[t]);
+          prod = _mm256_maddubs_epi16(LoadA(q), y);
         }
         const __m256 f = _mm256_cvtepi32_ps(_mm256_madd_epi16(prod, ones));
         acc[r][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(p.dtab + b * 8 + 4 * t + r), f, acc[r][t]);
