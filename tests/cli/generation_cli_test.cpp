@@ -241,16 +241,65 @@ bool WaitFor(int fd, std::string& seen, const std::string& needle, size_t from, 
   return true;
 }
 
-TEST_F(GenerationCli, CtrlCInATerminalStopsTheAnswerAndTheChatGoesOn) {
-  int master = -1;
-  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
-  ASSERT_GE(pid, 0);
+// Starts `ember chat ARGS...` on a new terminal; returns the child's pid and the master side.
+pid_t StartChatInTerminal(const std::string& bin, const std::vector<std::string>& args, int* master) {
+  const pid_t pid = forkpty(master, nullptr, nullptr, nullptr);
   if (pid == 0) {
-    // An answer that never ends by itself: only Ctrl-C stops it.
-    execl(bin_.c_str(), bin_.c_str(), "chat", "-m", model_.c_str(), "-c", "2048", "--ignore-eos", "--temp", "0",
-          static_cast<char*>(nullptr));
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(bin.c_str()));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+// Sends /exit and waits for the chat to end; false if it did not within 20 s (then it is killed).
+bool ExitChat(int master, pid_t pid, int* status) {
+  if (write(master, "/exit\r", 6) != 6) return false;
+  pid_t done = 0;
+  for (int i = 0; i < 200 && done == 0; ++i) {
+    std::string drain;
+    WaitFor(master, drain, "\x01never\x01", 0, 100);  // returns at once once the child is gone
+    done = waitpid(pid, status, WNOHANG);
+    if (done == 0) usleep(100000);
+  }
+  close(master);
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return false;
+  }
+  return true;
+}
+
+TEST_F(GenerationCli, ATerminalChatAnswersASecondTurnThatReliesOnTheFirst) {
+  int master = -1;
+  const pid_t pid = StartChatInTerminal(
+      bin_, {"chat", "-m", model_, "-c", "1024", "--temp", "0", "--system",
+             "You are a helpful assistant that answers questions concisely."}, &master);
+  ASSERT_GT(pid, 0);
+  std::string seen;
+  ASSERT_TRUE(WaitFor(master, seen, "> ", 0, 60000)) << seen;
+  const std::string q1 = "What is the capital of France?\r", q2 = "And what about Italy?\r";
+  ASSERT_EQ(write(master, q1.data(), q1.size()), static_cast<ssize_t>(q1.size()));
+  ASSERT_TRUE(WaitFor(master, seen, "Paris", 0, 60000)) << seen;
+  ASSERT_TRUE(WaitFor(master, seen, "> ", seen.find("Paris"), 60000)) << seen;
+  const size_t second = seen.size();
+  ASSERT_EQ(write(master, q2.data(), q2.size()), static_cast<ssize_t>(q2.size()));
+  ASSERT_TRUE(WaitFor(master, seen, "Rome", second, 60000)) << seen;
+  ASSERT_TRUE(WaitFor(master, seen, "> ", seen.find("Rome", second), 60000)) << seen;
+  int status = 0;
+  ASSERT_TRUE(ExitChat(master, pid, &status)) << seen;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(GenerationCli, CtrlCInATerminalStopsTheAnswerAndTheChatGoesOn) {
+  int master = -1;
+  // An answer that never ends by itself: only Ctrl-C stops it.
+  const pid_t pid = StartChatInTerminal(bin_, {"chat", "-m", model_, "-c", "2048", "--ignore-eos", "--temp", "0"}, &master);
+  ASSERT_GT(pid, 0);
   std::string seen;
   ASSERT_TRUE(WaitFor(master, seen, "> ", 0, 60000)) << seen;
   const std::string ask = "Tell me a long story about a dragon.\r";
@@ -264,21 +313,8 @@ TEST_F(GenerationCli, CtrlCInATerminalStopsTheAnswerAndTheChatGoesOn) {
   ASSERT_EQ(write(master, "\x03", 1), 1);
   ASSERT_TRUE(WaitFor(master, seen, "(interrupted)", answer_from, 20000)) << seen;
   ASSERT_TRUE(WaitFor(master, seen, "> ", seen.find("(interrupted)", answer_from), 20000)) << seen;
-  ASSERT_EQ(write(master, "/exit\r", 6), 6);
   int status = 0;
-  pid_t done = 0;
-  for (int i = 0; i < 100 && done == 0; ++i) {
-    std::string drain;
-    WaitFor(master, drain, "\x01never\x01", 0, 100);
-    done = waitpid(pid, &status, WNOHANG);
-    if (done == 0) usleep(100000);
-  }
-  if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL() << "ember chat did not exit after /exit: " << seen;
-  }
-  close(master);
+  ASSERT_TRUE(ExitChat(master, pid, &status)) << "ember chat did not exit after /exit: " << seen;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 

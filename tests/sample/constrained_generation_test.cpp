@@ -135,7 +135,7 @@ class ConstrainedGeneration : public ::testing::Test {
     tok_ = std::make_unique<Tokenizer>(Tokenizer::FromGguf(model_->file()));
     backend_ = std::make_unique<CpuBackend>();
     SessionOptions so;
-    so.n_ctx = 512;
+    so.n_ctx = 1024;
     session_ = std::make_unique<Session>(*model_, *backend_, so);
     for (int32_t i = 0; i < tok_->n_vocab(); ++i) pieces_.push_back(tok_->TokenToPiece(i, true));
   }
@@ -184,10 +184,18 @@ TEST_F(ConstrainedGeneration, JsonSchemaOutputsAllParseAndValidate) {
   for (int i = 0; i < n; ++i) {
     bool ended = false;
     const std::string out = Generate(ChatPrompt("Describe a fictional user account as JSON."), gbnf,
-                                     static_cast<uint32_t>(1000 + i), 200, &ended);
-    ASSERT_TRUE(ended) << "no end of generation within 200 tokens: " << out;
+                                     static_cast<uint32_t>(1000 + i), 600, &ended);
+    // The grammar allows llama.cpp's whitespace (up to 20 tabs/spaces after each newline), which
+    // a small model at temperature 0.8 sometimes spends many tokens on: hence the generous limit.
+    EXPECT_TRUE(ended) << "seed " << 1000 + i << ": no end of generation within 600 tokens: " << out;
+    if (!ended) continue;
     json v;
-    ASSERT_NO_THROW(v = json::parse(out)) << out;
+    try {
+      v = json::parse(out);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "seed " << 1000 + i << ": " << e.what() << "\n" << out;
+      continue;
+    }
     const std::string err = Validate(v, schema);
     EXPECT_EQ(err, "") << out;
     ok += err.empty();
