@@ -49,7 +49,10 @@ struct Tables {
       if (e == nullptr) continue;
       scalar[id] = {e->type, e->act, e->quantize, e->scalar};
       const bool simd = e->avx2 != nullptr && avx2::Compiled();
-      avx2[id] = {e->type, e->act, e->quantize, simd ? e->avx2 : e->scalar};
+      QuantizeActFn quantize = e->quantize;
+      if (avx2::Compiled() && e->act == GgmlType::Q8_0) quantize = avx2::QuantizeActQ8_0;
+      if (avx2::Compiled() && e->act == GgmlType::Q8_1) quantize = avx2::QuantizeActQ8_1;
+      avx2[id] = {e->type, e->act, quantize, simd ? e->avx2 : e->scalar};
     }
   }
 };

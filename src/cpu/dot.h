@@ -79,6 +79,9 @@ float DotQ5K(int64_t n, const void* w, const void* a);
 float DotQ6K(int64_t n, const void* w, const void* a);
 // F32 dot of two float vectors (attention).
 float DotF32F32(int64_t n, const float* a, const float* b);
+// The Q8_0 / Q8_1 activation converters, bit-identical to the scalar ones.
+void QuantizeActQ8_0(const float* x, void* y, int64_t n);
+void QuantizeActQ8_1(const float* x, void* y, int64_t n);
 }  // namespace avx2
 
 }  // namespace ember
@@ -93,5 +96,17 @@ float DotF32F32(Isa isa, int64_t n, const float* x, const float* y);
 namespace avx2 {
 void AxpyF16(int64_t n, float a, const uint16_t* x, float* y);
 void AxpyF32(int64_t n, float a, const float* x, float* y);
+// F32 -> F16 (round to nearest even) and back with F16C: the same bits as core/half.h.
+void FloatsToHalves(const float* x, uint16_t* y, int64_t n);
+float RoundToHalf(float x);  // HalfToFloat(FloatToHalf(x))
+// Attention over an F16 cache, hd a multiple of 8. out[j] = DotF16(hd, k + j * k_stride, q) for
+// j < n_keys, the same bits.
+void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride, const uint16_t* q,
+             float* out);
+// out[d] = Tree8 over lanes l of (sum over j = l mod 8, first <= j <= last, in order, of
+// w[j] * v[j * v_stride + d] by fused multiply-adds from 0): llama.cpp's weighted sum of values,
+// the same bits as AxpyF16 into 8 lane rows followed by Tree8.
+void WeightedSumF16Lanes(int64_t first, int64_t last, const float* w, const uint16_t* v,
+                         int64_t v_stride, int64_t hd, float* out);
 }  // namespace avx2
 }  // namespace ember

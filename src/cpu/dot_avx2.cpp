@@ -315,6 +315,106 @@ EMBER_AVX2 void AxpyF32(int64_t n, float a, const float* x, float* y) {
   for (; i < n; ++i) y[i] = std::fma(x[i], a, y[i]);
 }
 
+namespace {
+
+// One block of 32 floats to Q8 codes exactly as quantize_act.cpp's QuantizeQ8Block (amax / 127,
+// round half to even of x * (127 / amax)); returns the scale and the sum of the codes.
+EMBER_AVX2 inline float QuantizeQ8Block32(const float* x, int8_t* qs, uint16_t* d16, int* sum) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 v[4];
+  __m256 amax = _mm256_setzero_ps();
+  for (int k = 0; k < 4; ++k) {
+    v[k] = _mm256_loadu_ps(x + 8 * k);
+    amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+  }
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  const float a = _mm_cvtss_f32(m);
+  const float d = a / 127.0f;
+  const __m256 id = _mm256_set1_ps(a != 0.0f ? 127.0f / a : 0.0f);
+  __m256i q[4];
+  for (int k = 0; k < 4; ++k) {
+    q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  if (sum != nullptr) *sum = HsumI32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+  // int32 -> int8 (values are within -127..127): packs interleave 128-bit lanes; undo with a permute.
+  const __m256i p16a = _mm256_packs_epi32(q[0], q[1]);
+  const __m256i p16b = _mm256_packs_epi32(q[2], q[3]);
+  const __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), _mm256_permutevar8x32_epi32(p8, order));
+  *d16 = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+  return d;
+}
+
+}  // namespace
+
+EMBER_AVX2 void QuantizeActQ8_0(const float* x, void* y, int64_t n) {
+  auto* b = static_cast<BlockQ8_0*>(y);
+  for (int64_t i = 0; i < n / kQK8_0; ++i) QuantizeQ8Block32(x + i * kQK8_0, b[i].qs, &b[i].d, nullptr);
+}
+
+EMBER_AVX2 void QuantizeActQ8_1(const float* x, void* y, int64_t n) {
+  auto* b = static_cast<BlockQ8_1*>(y);
+  for (int64_t i = 0; i < n / kQK8_1; ++i) {
+    int sum = 0;
+    const float d = QuantizeQ8Block32(x + i * kQK8_1, b[i].qs, &b[i].d, &sum);
+    b[i].s = _cvtss_sh(d * static_cast<float>(sum), _MM_FROUND_TO_NEAREST_INT);
+  }
+}
+
+EMBER_AVX2 void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride,
+                        const uint16_t* q, float* out) {
+  // Four keys at a time (independent chains hide the multiply-add latency); each key's own
+  // sequence of operations is DotF16's.
+  int64_t j = 0;
+  for (; j + 4 <= n_keys; j += 4) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < hd; i += 8) {
+      const __m256 vq = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i)));
+      for (int u = 0; u < 4; ++u) {
+        const uint16_t* kr = k + (j + u) * k_stride + i;
+        acc[u] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kr))), vq, acc[u]);
+      }
+    }
+    for (int u = 0; u < 4; ++u) out[j + u] = Hsum(acc[u]);
+  }
+  for (; j < n_keys; ++j) out[j] = DotF16(hd, k + j * k_stride, q);
+}
+
+EMBER_AVX2 void WeightedSumF16Lanes(int64_t first, int64_t last, const float* w, const uint16_t* v,
+                                    int64_t v_stride, int64_t hd, float* out) {
+  for (int64_t c = 0; c < hd; c += 8) {
+    __m256 acc[8];
+    for (auto& x : acc) x = _mm256_setzero_ps();
+    for (int64_t jb = first / 8 * 8; jb <= last; jb += 8) {
+      const bool full = jb >= first && jb + 7 <= last;
+#pragma GCC unroll 8
+      for (int l = 0; l < 8; ++l) {
+        const int64_t j = jb + l;
+        if (!full && (j < first || j > last)) continue;
+        const __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + j * v_stride + c)));
+        acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), vv, acc[l]);
+      }
+    }
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
+                                     _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
+    _mm256_storeu_ps(out + c, sum);
+  }
+}
+
+EMBER_AVX2 void FloatsToHalves(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) y[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+EMBER_AVX2 float RoundToHalf(float x) { return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT)); }
+
 }  // namespace ember::avx2
 
 #else  // no AVX2 compiler support: the dispatch table never selects these
@@ -334,6 +434,12 @@ float DotQ5K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ6K(int64_t, const void*, const void*) { return 0.0f; }
 void AxpyF16(int64_t, float, const uint16_t*, float*) {}
 void AxpyF32(int64_t, float, const float*, float*) {}
+void FloatsToHalves(const float*, uint16_t*, int64_t) {}
+void DotsF16(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, float*) {}
+void WeightedSumF16Lanes(int64_t, int64_t, const float*, const uint16_t*, int64_t, int64_t, float*) {}
+void QuantizeActQ8_0(const float*, void*, int64_t) {}
+void QuantizeActQ8_1(const float*, void*, int64_t) {}
+float RoundToHalf(float) { return 0.0f; }
 }  // namespace ember::avx2
 
 #endif

@@ -134,6 +134,13 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
   const int64_t hd = a.head_dim;
   const int64_t n_tasks = n_tokens * a.n_head;
   const int64_t n_kv_max = pos0 + n_tokens;
+  // Kernels resolved once (a look-up and a software F16 conversion per key cost more than the
+  // 64-element products themselves); F16C gives the same F16 bits as core/half.h.
+  const bool simd = isa != Isa::kScalar && avx2::Compiled();
+  const VecDotFn dot = GetDotKernel(a.f16 ? GgmlType::F16 : GgmlType::F32, isa).dot;
+  // F16 cache with whole 8-element chunks: scores four keys at a time and the weighted sum of
+  // values in registers, the same operations per output as the general loop below.
+  const bool fast_f16 = simd && a.f16 && hd % 8 == 0 && a.k_stride % 2 == 0 && a.v_stride % 2 == 0;
   pool.ParallelFor(n_tasks, std::max<int64_t>(1, n_tasks / (4 * pool.size())),
                    [&](int64_t task0, int64_t task1) {
     std::vector<float> e(static_cast<size_t>(n_kv_max + 8));
@@ -147,13 +154,22 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
       const int64_t first = a.window > 0 ? std::max<int64_t>(0, p - a.window + 1) : 0;
       const float* qh = q + (t * a.n_head + h) * hd;
       if (a.f16) {
-        for (int64_t d = 0; d < hd; ++d) q16[d] = FloatToHalf(qh[d]);
+        if (simd) {
+          avx2::FloatsToHalves(qh, q16.data(), hd);
+        } else {
+          for (int64_t d = 0; d < hd; ++d) q16[d] = FloatToHalf(qh[d]);
+        }
       }
       float max = -INFINITY;
+      if (fast_f16) {
+        avx2::DotsF16(p + 1 - first, hd, reinterpret_cast<const uint16_t*>(a.k + first * a.k_stride) + kvh * hd,
+                      static_cast<int64_t>(a.k_stride / 2), q16.data(), e.data() + first);
+      }
       for (int64_t j = first; j <= p; ++j) {
         const uint8_t* krow = a.k + static_cast<uint64_t>(j) * a.k_stride;
-        float s = a.f16 ? DotF16F16(isa, hd, reinterpret_cast<const uint16_t*>(krow) + kvh * hd, q16.data())
-                        : DotF32F32(isa, hd, reinterpret_cast<const float*>(krow) + kvh * hd, qh);
+        float s = fast_f16 ? e[j]
+                  : a.f16  ? dot(hd, reinterpret_cast<const uint16_t*>(krow) + kvh * hd, q16.data())
+                           : dot(hd, reinterpret_cast<const float*>(krow) + kvh * hd, qh);
         s *= a.scale;
         if (a.softcap > 0.0f) s = a.softcap * std::tanh(s / a.softcap);
         e[j] = s;
@@ -168,19 +184,29 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
       double sum = 0.0;
       for (int64_t j = block0; j < block_end; j += 8) sum += static_cast<double>(Tree8(&e[j]));
       const float inv = static_cast<float>(1.0 / sum);
+      float* o = out + (t * a.n_head + h) * hd;
+      if (fast_f16) {
+        for (int64_t j = first; j <= p; ++j) e[j] = avx2::RoundToHalf(e[j] * inv);
+        avx2::WeightedSumF16Lanes(first, p, e.data(), reinterpret_cast<const uint16_t*>(a.v) + kvh * hd,
+                                  static_cast<int64_t>(a.v_stride / 2), hd, o);
+        continue;
+      }
       std::fill(lanes.begin(), lanes.end(), 0.0f);
       for (int64_t j = first; j <= p; ++j) {
         float w = e[j] * inv;
         float* acc = lanes.data() + (j % 8) * hd;
         const uint8_t* vrow = a.v + static_cast<uint64_t>(j) * a.v_stride;
         if (a.f16) {
-          w = HalfToFloat(FloatToHalf(w));
-          AxpyF16(isa, hd, w, reinterpret_cast<const uint16_t*>(vrow) + kvh * hd, acc);
+          const auto* vh = reinterpret_cast<const uint16_t*>(vrow) + kvh * hd;
+          if (simd) {
+            avx2::AxpyF16(hd, avx2::RoundToHalf(w), vh, acc);
+          } else {
+            AxpyF16(isa, hd, HalfToFloat(FloatToHalf(w)), vh, acc);
+          }
         } else {
           AxpyF32(isa, hd, w, reinterpret_cast<const float*>(vrow) + kvh * hd, acc);
         }
       }
-      float* o = out + (t * a.n_head + h) * hd;
       for (int64_t d = 0; d < hd; ++d) {
         const float l[8] = {lanes[d], lanes[hd + d], lanes[2 * hd + d], lanes[3 * hd + d],
                             lanes[4 * hd + d], lanes[5 * hd + d], lanes[6 * hd + d], lanes[7 * hd + d]};

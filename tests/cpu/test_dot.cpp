@@ -136,6 +136,61 @@ TEST(ActivationQuantizers, Q8_1SumIsScaleTimesSumOfCodes) {
   EXPECT_NEAR(HalfToFloat(s16), sum, std::fabs(sum) * 1e-3 + 1e-3);
 }
 
+TEST(ActivationQuantizers, Avx2GivesTheScalarBits) {
+  if (DetectIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(8);
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1}) {
+    const DotKernel& s = GetDotKernel(t, Isa::kScalar);
+    const DotKernel& a = GetDotKernel(t, Isa::kAvx2);
+    for (int64_t n : {32, 96, 4096}) {
+      auto x = RandomRow(rng, n, 3.0f);
+      for (int j = 0; j < 32; ++j) x[static_cast<size_t>(j)] = 0.0f;  // an all-zero block
+      x[static_cast<size_t>(n - 1)] = 1e6f;                              // a huge value
+      x[static_cast<size_t>(n - 2)] = 0.5f * 1e6f / 127.0f;              // an exact tie
+      std::vector<uint8_t> qs(ActRowBytes(s, n)), qa(ActRowBytes(a, n));
+      s.quantize(x.data(), qs.data(), n);
+      a.quantize(x.data(), qa.data(), n);
+      EXPECT_EQ(qs, qa) << GgmlTypeName(s.act_type) << " n=" << n;
+    }
+  }
+}
+
+// The attention helpers must give the bits of the per-key loop they replace: DotF16 per key, and
+// AxpyF16 into 8 lane rows (lane = position mod 8) summed with Tree8.
+TEST(AttentionHelpers, BatchedF16ScoresAndWeightedSumGiveThePerKeyBits) {
+  if (DetectIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int64_t hd : {8, 64, 96}) {
+    const int64_t n_pos = 45, stride = 3 * hd;  // rows of 3 heads; head 1 is used
+    std::vector<uint16_t> k(static_cast<size_t>(n_pos * stride)), v(k.size()), q(static_cast<size_t>(hd));
+    for (auto& x : k) x = FloatToHalf(nd(rng));
+    for (auto& x : v) x = FloatToHalf(nd(rng));
+    for (auto& x : q) x = FloatToHalf(nd(rng));
+    std::vector<float> w(static_cast<size_t>(n_pos));
+    for (auto& x : w) x = avx2::RoundToHalf(std::fabs(nd(rng)) * 0.1f);
+    for (auto [first, last] : {std::pair<int64_t, int64_t>{0, 0}, {0, 6}, {3, 17}, {8, 15}, {5, 44}}) {
+      std::vector<float> got(static_cast<size_t>(n_pos), -1.0f);
+      avx2::DotsF16(last + 1 - first, hd, k.data() + first * stride + hd, stride, q.data(), got.data() + first);
+      for (int64_t j = first; j <= last; ++j) {
+        EXPECT_EQ(got[j], avx2::DotF16(hd, k.data() + j * stride + hd, q.data())) << "hd=" << hd << " j=" << j;
+      }
+      std::vector<float> lanes(static_cast<size_t>(8 * hd), 0.0f), want(static_cast<size_t>(hd));
+      for (int64_t j = first; j <= last; ++j) {
+        avx2::AxpyF16(hd, w[j], v.data() + j * stride + hd, lanes.data() + (j % 8) * hd);
+      }
+      for (int64_t d = 0; d < hd; ++d) {
+        const float l[8] = {lanes[d], lanes[hd + d], lanes[2 * hd + d], lanes[3 * hd + d],
+                            lanes[4 * hd + d], lanes[5 * hd + d], lanes[6 * hd + d], lanes[7 * hd + d]};
+        want[d] = Tree8(l);
+      }
+      std::vector<float> out(static_cast<size_t>(hd));
+      avx2::WeightedSumF16Lanes(first, last, w.data(), v.data() + hd, stride, hd, out.data());
+      EXPECT_EQ(out, want) << "hd=" << hd << " first=" << first << " last=" << last;
+    }
+  }
+}
+
 TEST(DotKernels, UnsupportedWeightTypeIsAClearError) {
   try {
     GetDotKernel(GgmlType::IQ2_XXS, Isa::kScalar);
