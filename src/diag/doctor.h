@@ -21,7 +21,13 @@ struct Finding {
 };
 
 struct DoctorOptions {
-  int n_threads = 0;  // 0: physical cores
+  int n_threads = 0;       // 0: physical cores
+  bool run_model = true;   // false: only the static checks (metadata, tokenizer, chat template)
+  // The checks that run the model beyond the paragraph's perplexity; each costs forward passes
+  // (the RoPE sweep four passes over the paragraph, the BOS check one, the continuation 32 steps).
+  bool rope_sweep = true;
+  bool bos_sweep = true;
+  bool greedy = true;
 };
 
 struct DoctorReport {
