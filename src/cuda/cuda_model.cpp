@@ -65,6 +65,11 @@ struct CudaModel::Impl {
   Impl(const Model& m, int64_t ctx_size, const CudaModelOptions& o)
       : model(m), c(m.config()), opt(o), ctx(o.device), n_ctx(ctx_size) {
     if (o.n_gpu_layers < 0) Fail("-ngl must not be negative (got {})", o.n_gpu_layers);
+    // The GPU pass repeats the Llama steps only; another family would give wrong numbers.
+    if (const std::string beyond = c.BeyondLlama(); !beyond.empty()) {
+      Fail("{}: the CUDA backend runs Llama-style models only; this {} model needs {} "
+           "(use --device cpu)", c.name.empty() ? c.arch : c.name, c.arch, beyond);
+    }
     const int64_t gpu_layers = std::min<int64_t>(o.n_gpu_layers, c.n_layer);
     first_gpu = c.n_layer - gpu_layers;
     output_gpu = o.n_gpu_layers > c.n_layer;

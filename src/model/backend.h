@@ -56,8 +56,19 @@ class Backend {
                          const float* q, const AttentionParams& p, float* out) = 0;
   // out[i] = silu(gate[i]) * up[i], i < n.
   virtual void SwiGlu(const float* gate, const float* up, int64_t n, float* out) = 0;
+  // out[i] = gelu_tanh(gate[i]) * up[i], i < n.
+  virtual void GeGlu(const float* gate, const float* up, int64_t n, float* out) = 0;
   // x[i] += y[i], i < n.
   virtual void Add(float* x, const float* y, int64_t n) = 0;
+  // x (rows, n): each row += b (n) -- a bias.
+  virtual void AddRow(float* x, const float* b, int64_t rows, int64_t n) = 0;
+  // x[i] *= s, i < n.
+  virtual void Scale(float* x, int64_t n, float s) = 0;
+  // x[i] = cap * tanh(x[i] / cap), i < n.
+  virtual void SoftCap(float* x, int64_t n, float cap) = 0;
+  // dst (rows, n) = columns [col0, col0 + n) of src (rows, src_cols): one part of a fused output.
+  virtual void CopyColumns(const float* src, int64_t src_cols, int64_t col0, int64_t rows,
+                           int64_t n, float* dst) = 0;
 };
 
 }  // namespace ember

@@ -80,6 +80,25 @@ void CpuBackend::SwiGlu(const float* gate, const float* up, int64_t n, float* ou
   cpu::SwiGlu(gate, up, n, out);
 }
 
+void CpuBackend::GeGlu(const float* gate, const float* up, int64_t n, float* out) {
+  cpu::GeGlu(gate, up, n, out);
+}
+
 void CpuBackend::Add(float* x, const float* y, int64_t n) { cpu::Add(x, y, n); }
+
+void CpuBackend::AddRow(float* x, const float* b, int64_t rows, int64_t n) {
+  cpu::AddRow(x, b, rows, n);
+}
+
+void CpuBackend::Scale(float* x, int64_t n, float s) { cpu::Scale(x, n, s); }
+
+void CpuBackend::SoftCap(float* x, int64_t n, float cap) { cpu::SoftCap(x, n, cap); }
+
+void CpuBackend::CopyColumns(const float* src, int64_t src_cols, int64_t col0, int64_t rows,
+                             int64_t n, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * n, src + r * src_cols + col0, static_cast<size_t>(n) * sizeof(float));
+  }
+}
 
 }  // namespace ember

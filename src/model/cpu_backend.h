@@ -32,7 +32,13 @@ class CpuBackend : public Backend {
   void Attention(const KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens,
                  const float* q, const AttentionParams& p, float* out) override;
   void SwiGlu(const float* gate, const float* up, int64_t n, float* out) override;
+  void GeGlu(const float* gate, const float* up, int64_t n, float* out) override;
   void Add(float* x, const float* y, int64_t n) override;
+  void AddRow(float* x, const float* b, int64_t rows, int64_t n) override;
+  void Scale(float* x, int64_t n, float s) override;
+  void SoftCap(float* x, int64_t n, float cap) override;
+  void CopyColumns(const float* src, int64_t src_cols, int64_t col0, int64_t rows, int64_t n,
+                   float* dst) override;
 
  private:
   Isa isa_;

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "gguf/gguf_file.h"
@@ -17,6 +18,37 @@ int64_t PositiveKey(const GgufFile& f, const std::string& key) {
   return static_cast<int64_t>(v);
 }
 
+// The switches of `family`, and the keys only some families have.
+void ReadFamilySwitches(const GgufFile& f, const Family& family, ModelConfig& c) {
+  const std::string p = c.arch + ".";
+  c.activation = family.activation;
+  // What every family may have, as llama.cpp: read from the tensors present.
+  c.attn_bias = f.FindTensor("blk.0.attn_q.bias") != nullptr ||
+                f.FindTensor("blk.0.attn_qkv.bias") != nullptr;
+  c.fused_qkv = f.FindTensor("blk.0.attn_qkv.weight") != nullptr;
+  c.fused_gate_up = family.fused_gate_up;
+  c.qk_norm = family.qk_norm;
+  c.post_norms = family.post_norms;
+  c.scale_q = family.scale_q;
+  // llama.cpp: ggml_scale(embeddings, sqrtf(n_embd)).
+  if (family.embedding_scale_sqrt) c.embedding_scale = std::sqrt(static_cast<float>(c.n_embd));
+  c.final_logit_softcap = static_cast<float>(f.GetFloatOr(p + "final_logit_softcapping", 0.0));
+  c.attn_logit_softcap = static_cast<float>(f.GetFloatOr(p + "attn_logit_softcapping", 0.0));
+  if (c.final_logit_softcap < 0.0f || c.attn_logit_softcap < 0.0f) {
+    Fail("{}: a negative logit soft-capping value", f.path());
+  }
+  if (family.sliding_window && f.Has(p + "attention.sliding_window")) {
+    c.sliding_window = static_cast<int64_t>(f.GetUnsigned(p + "attention.sliding_window"));
+    c.swa_pattern = family.swa_pattern;
+    if (c.sliding_window > 0 && c.swa_pattern > 0) {
+      if (f.Has(p + "attention.sliding_window_pattern")) {
+        c.swa_pattern = PositiveKey(f, p + "attention.sliding_window_pattern");
+      }
+      c.rope_freq_base_swa = static_cast<float>(f.GetFloatOr(p + "rope.freq_base_swa", 10000.0));
+    }
+  }
+}
+
 }  // namespace
 
 ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
@@ -24,8 +56,10 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
   c.arch = f.architecture();
   c.name = f.GetStringOr("general.name", "");
   if (c.arch.empty()) Fail("{}: metadata key 'general.architecture' is missing", f.path());
-  if (c.arch != "llama") {
-    Fail("{}: architecture '{}' is not supported yet (supported: llama)", f.path(), c.arch);
+  const Family* family = FindFamily(c.arch);
+  if (family == nullptr) {
+    Fail("{}: architecture '{}' is not supported (supported: {})", f.path(), c.arch,
+         SupportedFamilies());
   }
   const std::string p = c.arch + ".";
   c.n_embd = PositiveKey(f, p + "embedding_length");
@@ -51,15 +85,15 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
   c.head_dim_v = f.Has(p + "attention.value_length") ? PositiveKey(f, p + "attention.value_length")
                                                      : c.head_dim;
   if (c.head_dim_v != c.head_dim) {
-    Fail("{}: '{}attention.value_length' = {} differs from the key length {} (not supported for "
-         "llama)", f.path(), p, c.head_dim_v, c.head_dim);
+    Fail("{}: '{}attention.value_length' = {} differs from the key length {} (not supported)",
+         f.path(), p, c.head_dim_v, c.head_dim);
   }
   c.norm_eps = static_cast<float>(f.GetFloat(p + "attention.layer_norm_rms_epsilon"));
   if (!(c.norm_eps > 0.0f) || c.norm_eps > 0.1f) {
     Fail("{}: '{}attention.layer_norm_rms_epsilon' = {} is out of range", f.path(), p, c.norm_eps);
   }
 
-  c.rope_style = RopeStyle::kNormal;
+  c.rope_style = family->rope_style;
   c.rope_dims = f.Has(p + "rope.dimension_count") ? PositiveKey(f, p + "rope.dimension_count")
                                                   : c.head_dim;
   if (c.rope_dims > c.head_dim || c.rope_dims % 2 != 0) {
@@ -98,7 +132,23 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
   }
   c.tied_output = f.FindTensor("output.weight") == nullptr;
   c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  ReadFamilySwitches(f, *family, c);
   return c;
+}
+
+std::string ModelConfig::BeyondLlama() const {
+  std::vector<std::string> what;
+  if (rope_style != RopeStyle::kNormal) what.push_back("NeoX RoPE");
+  if (activation != Activation::kSilu) what.push_back("GeGLU");
+  if (attn_bias) what.push_back("Q/K/V biases");
+  if (fused_qkv || fused_gate_up) what.push_back("fused matrices");
+  if (qk_norm) what.push_back("Q/K norms");
+  if (post_norms) what.push_back("post-attention/FFN norms");
+  if (scale_q) what.push_back("Q pre-scaling");
+  if (embedding_scale != 1.0f) what.push_back("embedding scale");
+  if (attn_logit_softcap != 0.0f || final_logit_softcap != 0.0f) what.push_back("logit soft-capping");
+  if (sliding_window > 0) what.push_back("sliding-window attention");
+  return fmt::format("{}", fmt::join(what, ", "));
 }
 
 std::string ModelConfig::Summary() const {

@@ -1,24 +1,21 @@
 // ModelConfig: the hyper-parameters of a decoder-only transformer, read from GGUF metadata.
 //
 // Keys are looked up under the file's architecture prefix ("<arch>.block_count", ...), so one
-// reader serves every family. Besides what the Llama forward pass uses, the config carries the
-// small set of switches other families differ by (RoPE style, norm type, activation, biases,
+// reader serves every family. Besides the Llama baseline, the config carries the switches of the
+// file's family (model/family.h: RoPE style, activation, biases, fused matrices, extra norms,
 // embedding scale, soft-capping, sliding window); it describes a model, it does not implement one.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "model/family.h"
+
 namespace ember {
 
 class GgufFile;
 
-// How RoPE pairs the dimensions of a head. GGUF 'llama' files have Q/K rows permuted by the
-// converter so that rotation acts on ADJACENT pairs (x[2i], x[2i+1]) -- ggml's rope mode 0.
-// NeoX-style families (qwen2, gemma3, phi3...) rotate x[i] with x[i + n_rot/2] -- ggml mode 2.
-enum class RopeStyle { kNormal, kNeox };
 enum class NormType { kRmsNorm, kLayerNorm };
-enum class Activation { kSilu, kGeluTanh };
 
 struct ModelConfig {
   std::string arch;   // general.architecture
@@ -42,16 +39,32 @@ struct ModelConfig {
   float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
   bool has_rope_freqs = false;   // per-dimension factors tensor rope_freqs.weight (Llama 3.1+)
 
-  // Switches of other families; all off for llama.
-  bool attn_bias = false;             // biases on Q/K/V projections
+  // Switches of other families (model/family.h); all off for llama.
+  bool attn_bias = false;             // biases on Q/K/V projections (the file has them)
+  bool fused_qkv = false;             // attn_qkv.weight: Q, K and V rows in one matrix (ditto)
+  bool fused_gate_up = false;         // ffn_up.weight: gate rows then up rows
   bool qk_norm = false;               // RMSNorm on Q and K heads
+  bool post_norms = false;            // RMSNorm on the attention / FFN outputs before each add
+  bool scale_q = false;               // attn_scale applied to Q, the scores then taken as they are
   float embedding_scale = 1.0f;       // multiply token embeddings (gemma: sqrt(n_embd))
   float attn_logit_softcap = 0.0f;    // 0 = none
   float final_logit_softcap = 0.0f;   // 0 = none
   int64_t sliding_window = 0;         // 0 = full attention
+  int64_t swa_pattern = 0;            // see Family::swa_pattern
+  float rope_freq_base_swa = 10000.0f;  // RoPE base of the sliding layers when swa_pattern > 0
   bool tied_output = false;           // no output.weight: logits use token_embd.weight
 
   float attn_scale = 0.0f;  // 1/sqrt(head_dim)
+
+  // Whether layer il attends through the sliding window (then with rope_freq_base_swa when the
+  // family interleaves local and global layers).
+  bool IsSlidingLayer(int64_t il) const {
+    if (sliding_window <= 0) return false;
+    return swa_pattern <= 0 || il % swa_pattern < swa_pattern - 1;
+  }
+  // What this config asks of a forward pass beyond the Llama baseline ("Q/K norms, GeGLU, ..."),
+  // empty for a plain Llama model: lets a backend that only runs Llama refuse the rest by name.
+  std::string BeyondLlama() const;
 
   int64_t q_width() const { return n_head * head_dim; }
   int64_t kv_width() const { return n_head_kv * head_dim; }

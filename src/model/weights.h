@@ -31,16 +31,24 @@ struct WeightView {
   const float* f32() const { return reinterpret_cast<const float*>(data); }
 };
 
+// A view is invalid (data == nullptr) where the family has no such tensor.
 struct LayerWeights {
   WeightView attn_norm;    // (n_embd) F32
   WeightView wq;           // (n_embd -> n_head * head_dim)
   WeightView wk;           // (n_embd -> n_head_kv * head_dim)
   WeightView wv;           // (n_embd -> n_head_kv * head_dim)
+  WeightView wqkv;         // (n_embd -> q + k + v widths), fused_qkv instead of wq, wk, wv
+  WeightView bqkv;         // (q + k + v widths) F32, a fused bias (attn_bias with wqkv)
+  WeightView bq, bk, bv;   // (q / kv / v width) F32, attn_bias
+  WeightView q_norm;       // (head_dim) F32, qk_norm
+  WeightView k_norm;       // (head_dim) F32, qk_norm
   WeightView wo;           // (n_head * head_dim -> n_embd)
+  WeightView attn_post_norm;  // (n_embd) F32, post_norms
   WeightView ffn_norm;     // (n_embd) F32
-  WeightView ffn_gate;     // (n_embd -> n_ff)
-  WeightView ffn_up;       // (n_embd -> n_ff)
+  WeightView ffn_gate;     // (n_embd -> n_ff); invalid with fused_gate_up
+  WeightView ffn_up;       // (n_embd -> n_ff), or (n_embd -> 2 n_ff): gate rows then up rows
   WeightView ffn_down;     // (n_ff -> n_embd)
+  WeightView ffn_post_norm;   // (n_embd) F32, post_norms
 };
 
 struct Weights {
@@ -51,7 +59,8 @@ struct Weights {
   std::vector<LayerWeights> layers;
 
   // Resolves and checks every tensor the config needs: name present, shape and type as
-  // expected. A missing or misshapen tensor is an ember::Error naming it.
+  // expected. Reads no weight. Missing tensors are an ember::Error listing them (all of them, up
+  // to a dozen names); a misshapen one an error naming it and both shapes.
   static Weights FromGguf(const GgufFile& file, const ModelConfig& config);
   // Bytes of weights read to produce one token (every matrix once; the embedding row is tiny).
   uint64_t BytesPerToken() const;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,19 +18,21 @@
 namespace ember {
 namespace {
 
-// A minimal llama file: 1 layer, width 64, 2 heads, 1 KV head, vocab 10, F32 tensors.
-GgufWriter TinyLlama() {
+// A minimal llama-shaped file: 1 layer, width 64, 2 heads, 1 KV head, vocab 10, F32 tensors,
+// its keys under `arch` (other families then lack their own tensors), without the tensors in `skip`.
+GgufWriter Tiny(const std::string& arch, const std::set<std::string>& skip = {}) {
   GgufWriter w;
-  w.Set("general.architecture", GgufValue::String("llama"));
-  w.Set("llama.block_count", GgufValue::U32(1));
-  w.Set("llama.context_length", GgufValue::U32(128));
-  w.Set("llama.embedding_length", GgufValue::U32(64));
-  w.Set("llama.feed_forward_length", GgufValue::U32(96));
-  w.Set("llama.attention.head_count", GgufValue::U32(2));
-  w.Set("llama.attention.head_count_kv", GgufValue::U32(1));
-  w.Set("llama.attention.layer_norm_rms_epsilon", GgufValue::F32(1e-6f));
-  w.Set("llama.rope.freq_base", GgufValue::F32(50000.0f));
+  w.Set("general.architecture", GgufValue::String(arch));
+  w.Set(arch + ".block_count", GgufValue::U32(1));
+  w.Set(arch + ".context_length", GgufValue::U32(128));
+  w.Set(arch + ".embedding_length", GgufValue::U32(64));
+  w.Set(arch + ".feed_forward_length", GgufValue::U32(96));
+  w.Set(arch + ".attention.head_count", GgufValue::U32(2));
+  w.Set(arch + ".attention.head_count_kv", GgufValue::U32(1));
+  w.Set(arch + ".attention.layer_norm_rms_epsilon", GgufValue::F32(1e-6f));
+  w.Set(arch + ".rope.freq_base", GgufValue::F32(50000.0f));
   auto add = [&](const std::string& name, std::vector<uint64_t> shape) {
+    if (skip.count(name)) return;
     w.AddTensor(name, GgmlType::F32, shape, [](std::span<uint8_t> d) { std::fill(d.begin(), d.end(), 0); });
   };
   add("token_embd.weight", {64, 10});
@@ -45,6 +48,8 @@ GgufWriter TinyLlama() {
   add("blk.0.ffn_down.weight", {96, 64});
   return w;
 }
+
+GgufWriter TinyLlama() { return Tiny("llama"); }
 
 std::string ErrorOf(const GgufWriter& w) {
   const std::vector<uint8_t> bytes = w.WriteToBuffer();
@@ -110,7 +115,34 @@ TEST(ModelConfig, VocabSizeDisagreeingWithEmbeddingIsAnError) {
 TEST(ModelConfig, UnsupportedArchitectureIsRefusedByName) {
   GgufWriter w = TinyLlama();
   w.Set("general.architecture", GgufValue::String("mamba"));
-  EXPECT_NE(ErrorOf(w).find("'mamba' is not supported"), std::string::npos) << ErrorOf(w);
+  const std::string e = ErrorOf(w);
+  EXPECT_NE(e.find("'mamba' is not supported"), std::string::npos) << e;
+  EXPECT_NE(e.find("supported: llama, gemma3, qwen2, phi3"), std::string::npos) << e;
+}
+
+// A known family whose file lacks the tensors only that family has: every missing one is named
+// in one error, raised while tensor names are resolved (Weights::FromGguf reads no weight).
+TEST(Weights, KnownFamilyMissingItsOwnTensorsIsRefusedNamingThem) {
+  const std::string e = ErrorOf(Tiny("gemma3"));
+  EXPECT_NE(e.find("this gemma3 model lacks 4 tensors it needs"), std::string::npos) << e;
+  for (const char* name : {"blk.0.attn_q_norm.weight", "blk.0.attn_k_norm.weight",
+                           "blk.0.post_attention_norm.weight", "blk.0.post_ffw_norm.weight"}) {
+    EXPECT_NE(e.find(name), std::string::npos) << name << ": " << e;
+  }
+}
+
+// Several missing tensors: all named in one error (here a whole layer's attention is gone).
+TEST(Weights, EveryMissingTensorIsNamedInOneError) {
+  const std::string e =
+      ErrorOf(Tiny("qwen2", {"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight"}));
+  EXPECT_NE(e.find("this qwen2 model lacks 3 tensors it needs: blk.0.attn_q.weight, "
+                   "blk.0.attn_k.weight, blk.0.attn_v.weight"), std::string::npos) << e;
+}
+
+TEST(ModelConfig, MissingKeyOfAKnownFamilyIsAnErrorNamingIt) {
+  GgufWriter w = Tiny("qwen2");
+  w.Remove("qwen2.attention.layer_norm_rms_epsilon");
+  EXPECT_NE(ErrorOf(w).find("qwen2.attention.layer_norm_rms_epsilon"), std::string::npos) << ErrorOf(w);
 }
 
 TEST(ModelConfig, UnknownRopeScalingIsRefused) {

@@ -57,6 +57,12 @@ inline std::shared_ptr<void> UseDevice(const DeviceFlags& f, const Model& model,
   if (want_cpu) return nullptr;
 #ifdef EMBER_HAS_CUDA
   if (f.device == "auto" && cuda::DeviceCount() == 0) return nullptr;
+  // --device auto keeps a family the GPU pass does not run on the CPU (--device cuda refuses it).
+  if (f.device == "auto" && f.n_gpu_layers < 0 && !model.config().BeyondLlama().empty()) {
+    std::fprintf(stderr, "note: the CUDA backend runs Llama-style models only; %s runs on the CPU\n",
+                 model.config().arch.c_str());
+    return nullptr;
+  }
   cuda::CudaModelOptions o;
   o.n_gpu_layers = f.n_gpu_layers < 0 ? 999 : f.n_gpu_layers;
   o.show_progress = show_progress;
