@@ -76,27 +76,35 @@ void WriteSynthModel(const SynthSpec& s, const std::string& path) {
   CheckBlock(s.embd_type, s.n_embd, "width");
   if (!s.tied) CheckBlock(s.output_type, s.n_embd, "width");
 
+  const std::string& a = s.arch;
+  if (a != "llama" && a != "qwen2" && a != "phi3" && a != "gemma3") {
+    Fail("synth: architecture '{}' is not one synth writes (llama, qwen2, phi3, gemma3)", a);
+  }
+  const std::string p = a + ".";
   GgufWriter w;
-  w.Set("general.architecture", GgufValue::String("llama"));
+  w.Set("general.architecture", GgufValue::String(a));
   w.Set("general.name", GgufValue::String("ember synthetic"));
-  w.Set("llama.block_count", GgufValue::U32(static_cast<uint32_t>(s.n_layer)));
-  w.Set("llama.context_length", GgufValue::U32(static_cast<uint32_t>(s.n_ctx)));
-  w.Set("llama.embedding_length", GgufValue::U32(static_cast<uint32_t>(s.n_embd)));
-  w.Set("llama.feed_forward_length", GgufValue::U32(static_cast<uint32_t>(s.n_ff)));
-  w.Set("llama.attention.head_count", GgufValue::U32(static_cast<uint32_t>(s.n_head)));
-  w.Set("llama.attention.head_count_kv", GgufValue::U32(static_cast<uint32_t>(s.n_head_kv)));
-  if (head_dim * s.n_head != s.n_embd) {
-    w.Set("llama.attention.key_length", GgufValue::U32(static_cast<uint32_t>(head_dim)));
-    w.Set("llama.attention.value_length", GgufValue::U32(static_cast<uint32_t>(head_dim)));
+  w.Set(p + "block_count", GgufValue::U32(static_cast<uint32_t>(s.n_layer)));
+  w.Set(p + "context_length", GgufValue::U32(static_cast<uint32_t>(s.n_ctx)));
+  w.Set(p + "embedding_length", GgufValue::U32(static_cast<uint32_t>(s.n_embd)));
+  w.Set(p + "feed_forward_length", GgufValue::U32(static_cast<uint32_t>(s.n_ff)));
+  w.Set(p + "attention.head_count", GgufValue::U32(static_cast<uint32_t>(s.n_head)));
+  w.Set(p + "attention.head_count_kv", GgufValue::U32(static_cast<uint32_t>(s.n_head_kv)));
+  if (s.sliding_window > 0) {
+    w.Set(p + "attention.sliding_window", GgufValue::U32(static_cast<uint32_t>(s.sliding_window)));
   }
-  w.Set("llama.rope.freq_base", GgufValue::F32(s.rope_base));
-  w.Set("llama.rope.dimension_count", GgufValue::U32(static_cast<uint32_t>(head_dim)));
+  if (head_dim * s.n_head != s.n_embd || a == "gemma3") {
+    w.Set(p + "attention.key_length", GgufValue::U32(static_cast<uint32_t>(head_dim)));
+    w.Set(p + "attention.value_length", GgufValue::U32(static_cast<uint32_t>(head_dim)));
+  }
+  w.Set(p + "rope.freq_base", GgufValue::F32(s.rope_base));
+  w.Set(p + "rope.dimension_count", GgufValue::U32(static_cast<uint32_t>(head_dim)));
   if (s.rope_linear > 0.0f) {
-    w.Set("llama.rope.scaling.type", GgufValue::String("linear"));
-    w.Set("llama.rope.scaling.factor", GgufValue::F32(s.rope_linear));
+    w.Set(p + "rope.scaling.type", GgufValue::String("linear"));
+    w.Set(p + "rope.scaling.factor", GgufValue::F32(s.rope_linear));
   }
-  w.Set("llama.attention.layer_norm_rms_epsilon", GgufValue::F32(s.norm_eps));
-  w.Set("llama.vocab_size", GgufValue::U32(static_cast<uint32_t>(n_vocab)));
+  w.Set(p + "attention.layer_norm_rms_epsilon", GgufValue::F32(s.norm_eps));
+  w.Set(p + "vocab_size", GgufValue::U32(static_cast<uint32_t>(n_vocab)));
   for (const auto& [key, value] : vocab.metadata()) {
     if (key.rfind("tokenizer.", 0) == 0) w.Set(key, value);
   }
@@ -143,14 +151,33 @@ void WriteSynthModel(const SynthSpec& s, const std::string& path) {
   for (int64_t l = 0; l < s.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     vector(b + "attn_norm.weight", s.n_embd, 1.0f, 0.1f);
-    matrix(b + "attn_q.weight", s.type, s.n_embd, q_width, 1.0f);
-    matrix(b + "attn_k.weight", s.type, s.n_embd, kv_width, 1.0f);
-    matrix(b + "attn_v.weight", s.type, s.n_embd, kv_width, 1.0f);
+    if (a == "phi3") {
+      matrix(b + "attn_qkv.weight", s.type, s.n_embd, q_width + 2 * kv_width, 1.0f);
+    } else {
+      matrix(b + "attn_q.weight", s.type, s.n_embd, q_width, 1.0f);
+      matrix(b + "attn_k.weight", s.type, s.n_embd, kv_width, 1.0f);
+      matrix(b + "attn_v.weight", s.type, s.n_embd, kv_width, 1.0f);
+    }
+    if (a == "qwen2") {
+      vector(b + "attn_q.bias", q_width, 0.0f, 0.5f);
+      vector(b + "attn_k.bias", kv_width, 0.0f, 0.5f);
+      vector(b + "attn_v.bias", kv_width, 0.0f, 0.5f);
+    }
+    if (a == "gemma3") {
+      vector(b + "attn_q_norm.weight", head_dim, 1.0f, 0.1f);
+      vector(b + "attn_k_norm.weight", head_dim, 1.0f, 0.1f);
+    }
     matrix(b + "attn_output.weight", s.type, q_width, s.n_embd, 1.0f);
+    if (a == "gemma3") vector(b + "post_attention_norm.weight", s.n_embd, 1.0f, 0.1f);
     vector(b + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f);
-    matrix(b + "ffn_gate.weight", s.type, s.n_embd, s.n_ff, 1.0f);
-    matrix(b + "ffn_up.weight", s.type, s.n_embd, s.n_ff, 1.0f);
+    if (a == "phi3") {
+      matrix(b + "ffn_up.weight", s.type, s.n_embd, 2 * s.n_ff, 1.0f);
+    } else {
+      matrix(b + "ffn_gate.weight", s.type, s.n_embd, s.n_ff, 1.0f);
+      matrix(b + "ffn_up.weight", s.type, s.n_embd, s.n_ff, 1.0f);
+    }
     matrix(b + "ffn_down.weight", s.type, s.n_ff, s.n_embd, 1.0f);
+    if (a == "gemma3") vector(b + "post_ffw_norm.weight", s.n_embd, 1.0f, 0.1f);
   }
   w.Write(path);
 }

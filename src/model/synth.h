@@ -1,5 +1,6 @@
-// Synthetic models: random-weight llama-architecture GGUF files of any shape and weight type,
-// for tests and benchmarks. The vocabulary (every tokenizer.* key) is copied from a real GGUF so
+// Synthetic models: random-weight GGUF files of any shape and weight type in the llama, qwen2
+// (with Q/K/V biases), phi3 (fused QKV and gate/up) or gemma3 (Q/K norms, post-norms, a sliding
+// window) layout, for tests and benchmarks. The vocabulary (every tokenizer.* key) is copied from a real GGUF so
 // llama.cpp loads the file too; the weights come from a seeded generator, so the same spec always
 // gives the same bytes.
 #pragma once
@@ -13,6 +14,8 @@ namespace ember {
 
 struct SynthSpec {
   std::string vocab_from;   // GGUF whose tokenizer.* metadata is copied (its vocab size is used)
+  std::string arch = "llama";  // llama, qwen2, phi3 or gemma3: keys and tensors as llama.cpp names them
+  int64_t sliding_window = 0;  // <arch>.attention.sliding_window (0: none)
   int64_t n_embd = 256;
   int64_t n_layer = 2;
   int64_t n_head = 4;

@@ -1,4 +1,4 @@
-// `ember synth`: writes a random-weight llama-architecture GGUF of a given shape and weight type,
+// `ember synth`: writes a random-weight GGUF (llama, qwen2, phi3 or gemma3 layout) of a given shape and weight type,
 // with the vocabulary of a real model, for tests, benchmarks and comparisons with llama.cpp.
 #include <fmt/format.h>
 
@@ -43,9 +43,12 @@ void Run(SynthOptions& o) {
 
 void RegisterSynth(CLI::App& app) {
   auto o = std::make_shared<SynthOptions>();
-  CLI::App* cmd = app.add_subcommand("synth", "Write a random-weight llama model (tests, benchmarks)");
+  CLI::App* cmd = app.add_subcommand("synth", "Write a random-weight model (tests, benchmarks)");
   cmd->add_option("-o,--output", o->out, "Output GGUF file")->required();
   cmd->add_option("--vocab-from", o->spec.vocab_from, "GGUF whose vocabulary is copied (default: the default model)");
+  cmd->add_option("--arch", o->spec.arch, "Layout: llama, qwen2 (Q/K/V biases), phi3 (fused QKV, gate/up), gemma3")
+      ->capture_default_str();
+  cmd->add_option("--window", o->spec.sliding_window, "attention.sliding_window key (0: none)");
   cmd->add_option("--embd", o->spec.n_embd, "Model width")->capture_default_str();
   cmd->add_option("--layers", o->spec.n_layer, "Layers")->capture_default_str();
   cmd->add_option("--heads", o->spec.n_head, "Attention heads")->capture_default_str();
