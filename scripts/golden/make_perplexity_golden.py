@@ -6,12 +6,17 @@ The oracle is llama.cpp through llama-cpp-python (EMBER_ORACLE_PY, default the o
 with llama-perplexity's method: tokenize with BOS per the vocabulary, chunks of n_ctx tokens with
 the first replaced by BOS if the vocabulary adds one, logits of the second half scored, PPL =
 exp(mean NLL) +/- PPL * sqrt(var / (count - 1)). When the llama-perplexity binary exists
-(LLAMA_CPP_BIN), its "Final estimate" is recorded too.
+(LLAMA_CPP_BIN), its "Final estimate" is recorded too, twice: with its default settings
+(flash attention "auto", which is on for the CPU) and with -fa off. The flash-attention kernel
+rounds through F16, which moves SmolLM2 Q4_1's perplexity by 0.2% (c=512) to 0.6% (c=128); with
+-fa off llama-perplexity prints the same figures as llama-cpp-python (whose default is off) and
+ember.
 
 KL divergence: an F16 copy of SmolLM2 (every 2-D weight dequantized with gguf.quants, stored F16;
 the same values `ember quantize`/the tests' copier produce) is the base; llama-perplexity's
 --kl-divergence statistics are computed from both models' logits with its formulas (16-bit
-quantized base log-probabilities).
+quantized base log-probabilities), and llama-perplexity's own --kl-divergence report (F16 copy as
+the base, -fa off) is recorded beside them.
 
   $EMBER_ORACLE_PY scripts/golden/make_perplexity_golden.py
 Writes tests/data/diag/perplexity_golden.json.
@@ -64,6 +69,35 @@ def make_f16_copy(src, dst):
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+def llama_perplexity(args):
+    """Runs the llama-perplexity binary; returns its output, or None when it is not built."""
+    exe = os.path.join(BIN, "llama-perplexity")
+    if not os.path.exists(exe):
+        return None
+    out = subprocess.run([exe] + args, capture_output=True, text=True)
+    return out.stdout + out.stderr
+
+
+def final_estimate(text):
+    m = re.search(r"Final estimate: PPL = ([\d.]+) \+/- ([\d.]+)", text or "")
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def kl_report(text):
+    """The figures of llama-perplexity's --kl-divergence report."""
+    pats = {"ppl_q": r"Mean PPL\(Q\)\s*:\s*([\d.]+)", "ppl_base": r"Mean PPL\(base\)\s*:\s*([\d.]+)",
+            "ppl_ratio": r"Mean PPL\(Q\)/PPL\(base\)\s*:\s*([\d.]+)",
+            "kld_mean": r"Mean\s+KLD:\s*([\d.]+)", "kld_median": r"Median\s+KLD:\s*([\d.]+)",
+            "kld_max": r"Maximum KLD:\s*([\d.]+)", "p_diff_rms_percent": r"RMS .p\s*:\s*([\d.]+)",
+            "same_top_percent": r"Same top p:\s*([\d.]+)"}
+    res = {}
+    for k, pat in pats.items():
+        m = re.search(pat, text or "")
+        if m:
+            res[k] = float(m.group(1))
+    return res
 
 
 class Runner:
@@ -131,17 +165,19 @@ def main():
         result["runs"][name] = {"n_ctx": n_ctx, "n_chunks": n_chunk, "count": count, "ppl": ppl,
                                 "ppl_error": err, "running": running}
         print(f"{name}: PPL = {ppl:.4f} +/- {err:.5f}", file=sys.stderr)
-        exe = os.path.join(BIN, "llama-perplexity")
-        if os.path.exists(exe):
-            cmd = [exe, "-m", MODEL, "-f", TEXT, "-c", str(n_ctx), "-t", "2"]
-            if n_chunks > 0:
-                cmd += ["--chunks", str(n_chunks)]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            m = re.search(r"Final estimate: PPL = ([\d.]+) \+/- ([\d.]+)", out.stdout + out.stderr)
-            if m:
-                result["runs"][name]["llama_perplexity_binary"] = {
-                    "ppl": float(m.group(1)), "ppl_error": float(m.group(2)),
-                    "command": " ".join(["llama-perplexity"] + cmd[1:]).replace(MODEL, "MODEL").replace(TEXT, "TEXT")}
+        base_args = ["-m", MODEL, "-f", TEXT, "-c", str(n_ctx), "-t", "2"]
+        if n_chunks > 0:
+            base_args += ["--chunks", str(n_chunks)]
+        for key, extra in (("llama_perplexity_binary", []),
+                           ("llama_perplexity_binary_fa_off", ["-fa", "off"])):
+            est = final_estimate(llama_perplexity(base_args + extra))
+            if est:
+                result["runs"][name][key] = {
+                    "ppl": est[0], "ppl_error": est[1],
+                    "command": " ".join(["llama-perplexity"] + base_args + extra)
+                    .replace(MODEL, "MODEL").replace(TEXT, "TEXT")}
+                print(f"{name}: llama-perplexity {' '.join(extra) or '(defaults)'}: PPL = {est[0]} +/- {est[1]}",
+                      file=sys.stderr)
         del runner
 
     # KL divergence of Q4_1 against the F16 copy.
@@ -190,6 +226,15 @@ def main():
             "ppl_ratio": float(np.exp(mean_nll - mean_nb)),
             "kld_mean": kld_mean, "kld_error": kld_err, "kld_median": float(np.median(klds)),
             "same_top": s["same"] / n, "p_diff_rms": float(np.sqrt(s["pd2"] / n))}
+        kld_file = os.path.join(tmp, "base.kld")
+        common = ["-c", str(n_ctx), "--chunks", str(n_chunks), "-t", "2", "-fa", "off"]
+        if llama_perplexity(["-m", f16, "-f", TEXT, "--kl-divergence-base", kld_file] + common):
+            rep = kl_report(llama_perplexity(["-m", MODEL, "--kl-divergence-base", kld_file,
+                                              "--kl-divergence"] + common))
+            rep["commands"] = [
+                " ".join(["llama-perplexity", "-m", "F16", "-f", "TEXT", "--kl-divergence-base", "BASE"] + common),
+                " ".join(["llama-perplexity", "-m", "MODEL", "--kl-divergence-base", "BASE", "--kl-divergence"] + common)]
+            result["kl_divergence"]["llama_perplexity_binary"] = rep
         print(json.dumps(result["kl_divergence"], indent=1), file=sys.stderr)
     with open(OUT, "w") as f:
         json.dump(result, f, indent=1)
