@@ -32,6 +32,17 @@ void ReadFamilySwitches(const GgufFile& f, const Family& family, ModelConfig& c)
   c.scale_q = family.scale_q;
   // llama.cpp: ggml_scale(embeddings, sqrtf(n_embd)).
   if (family.embedding_scale_sqrt) c.embedding_scale = std::sqrt(static_cast<float>(c.n_embd));
+  // Gemma 3 27B (62 layers) scales by 1/sqrt(n_embd / n_head), not the head dimension (llama.cpp,
+  // after gemma_pytorch's config).
+  if (c.arch == "gemma3" && c.n_layer == 62) {
+    c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.n_embd / c.n_head));
+  }
+  // Phi-3's long-context files choose per-dimension RoPE factors by context length; not done.
+  if (f.FindTensor("rope_factors_long.weight") != nullptr ||
+      f.FindTensor("rope_factors_short.weight") != nullptr) {
+    Fail("{}: long-context RoPE factors (rope_factors_long/short.weight) are not supported yet",
+         f.path());
+  }
   c.final_logit_softcap = static_cast<float>(f.GetFloatOr(p + "final_logit_softcapping", 0.0));
   c.attn_logit_softcap = static_cast<float>(f.GetFloatOr(p + "attn_logit_softcapping", 0.0));
   if (c.final_logit_softcap < 0.0f || c.attn_logit_softcap < 0.0f) {

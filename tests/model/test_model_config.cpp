@@ -139,6 +139,13 @@ TEST(Weights, EveryMissingTensorIsNamedInOneError) {
                    "blk.0.attn_k.weight, blk.0.attn_v.weight"), std::string::npos) << e;
 }
 
+TEST(ModelConfig, Phi3LongContextRopeFactorsAreRefusedByName) {
+  GgufWriter w = Tiny("phi3");
+  w.AddTensor("rope_factors_long.weight", GgmlType::F32, {16},
+              [](std::span<uint8_t> d) { std::fill(d.begin(), d.end(), 0); });
+  EXPECT_NE(ErrorOf(w).find("rope_factors_long/short.weight"), std::string::npos) << ErrorOf(w);
+}
+
 TEST(ModelConfig, MissingKeyOfAKnownFamilyIsAnErrorNamingIt) {
   GgufWriter w = Tiny("qwen2");
   w.Remove("qwen2.attention.layer_norm_rms_epsilon");
