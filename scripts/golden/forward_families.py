@@ -62,6 +62,10 @@ SYNTH_MODELS = [
     # llama.cpp does not apply llama.attention.sliding_window (Mistral files carry it): full attention.
     ("mistral_window16", ["--arch", "llama", "--type", "q8_0", "--embd", "256", "--heads", "4",
                           "--kv-heads", "1", "--ff", "512", "--layers", "2", "--window", "16"]),
+    # YaRN: factor 4 over an original context of 64, so the ramp lies inside the 64 dimensions.
+    ("llama_yarn4", ["--arch", "llama", "--type", "f16", "--embd", "256", "--heads", "4",
+                     "--kv-heads", "2", "--ff", "512", "--layers", "2", "--rope-base", "10000",
+                     "--rope-yarn", "4", "--yarn-orig-ctx", "64", "--ctx", "256"]),
 ]
 
 

@@ -77,14 +77,34 @@ void Rope(float* x, int64_t n_tokens, int64_t n_heads, const int32_t* pos, const
   // theta_i = pos * freq_scale * base^(-2i/n_dims) / factor_i, computed as ggml does (a running
   // product of theta_scale) so the float rounding is the same.
   const float theta_scale = std::pow(a.freq_base, -2.0f / static_cast<float>(a.n_dims));
+  // YaRN's correction dimensions (ggml_rope_yarn_corr_dims): below the first, frequencies keep
+  // their original value (extrapolation); past the second, they are interpolated; a linear ramp
+  // blends the two in between.
+  float corr0 = 0.0f, corr1 = 0.0f, mscale = a.attn_factor;
+  if (a.ext_factor != 0.0f) {
+    const auto corr_dim = [&](float n_rot) {
+      return static_cast<float>(a.n_dims) *
+             std::log(static_cast<float>(a.n_ctx_orig) / (n_rot * 2 * static_cast<float>(M_PI))) /
+             (2 * std::log(a.freq_base));
+    };
+    corr0 = std::max(0.0f, std::floor(corr_dim(a.beta_fast)));
+    corr1 = std::min(static_cast<float>(a.n_dims - 1), std::ceil(corr_dim(a.beta_slow)));
+    mscale *= 1.0f + 0.1f * std::log(1.0f / a.freq_scale);
+  }
   std::vector<float> cos_sin(static_cast<size_t>(a.n_dims));
   for (int64_t t = 0; t < n_tokens; ++t) {
     float theta = static_cast<float>(pos[t]);
     for (int64_t i = 0; i < half; ++i) {
       const float ff = a.freq_factors ? a.freq_factors[i] : 1.0f;
-      const float th = a.freq_scale * (theta / ff);
-      cos_sin[2 * i] = std::cos(th);
-      cos_sin[2 * i + 1] = std::sin(th);
+      const float extrap = theta / ff;
+      float th = a.freq_scale * extrap;
+      if (a.ext_factor != 0.0f) {
+        const float y = (static_cast<float>(i) - corr0) / std::max(0.001f, corr1 - corr0);
+        const float ramp_mix = (1 - std::min(1.0f, std::max(0.0f, y))) * a.ext_factor;
+        th = th * (1 - ramp_mix) + extrap * ramp_mix;
+      }
+      cos_sin[2 * i] = std::cos(th) * mscale;
+      cos_sin[2 * i + 1] = std::sin(th) * mscale;
       theta *= theta_scale;
     }
     for (int64_t h = 0; h < n_heads; ++h) {

@@ -39,6 +39,12 @@ struct RopeArgs {
   float freq_scale;
   bool neox;              // false: adjacent pairs (ggml mode 0); true: split halves (mode 2)
   const float* freq_factors;  // (n_dims/2) or null
+  // YaRN, as ggml's rope_yarn: ext_factor 0 = plain (linear) scaling; attn_factor scales cos/sin.
+  float ext_factor = 0.0f;
+  float attn_factor = 1.0f;
+  int64_t n_ctx_orig = 0;
+  float beta_fast = 32.0f;
+  float beta_slow = 1.0f;
 };
 // In place on x (n_tokens, n_heads * head_dim), token t at position pos[t].
 void Rope(float* x, int64_t n_tokens, int64_t n_heads, const int32_t* pos, const RopeArgs& a);

@@ -21,6 +21,12 @@ struct RopeParams {
   float freq_scale = 1.0f;
   RopeStyle style = RopeStyle::kNormal;
   const float* freq_factors = nullptr;  // (n_dims / 2) divisors of each frequency, or null
+  // YaRN (ModelConfig's rope_ext_factor ...): 0 / 1 without it.
+  float ext_factor = 0.0f;
+  float attn_factor = 1.0f;
+  int64_t n_ctx_orig = 0;
+  float beta_fast = 32.0f;
+  float beta_slow = 1.0f;
 };
 
 struct AttentionParams {

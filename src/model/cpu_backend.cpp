@@ -37,7 +37,8 @@ void CpuBackend::RmsNorm(const float* x, const float* weight, int64_t n_tokens, 
 void CpuBackend::Rope(float* x, int64_t n_tokens, int64_t n_heads, const int32_t* pos,
                       const RopeParams& p) {
   const cpu::RopeArgs a{p.head_dim, p.n_dims, p.freq_base, p.freq_scale,
-                        p.style == RopeStyle::kNeox, p.freq_factors};
+                        p.style == RopeStyle::kNeox, p.freq_factors,
+                        p.ext_factor, p.attn_factor, p.n_ctx_orig, p.beta_fast, p.beta_slow};
   cpu::Rope(x, n_tokens, n_heads, pos, a);
 }
 

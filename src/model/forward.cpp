@@ -42,6 +42,11 @@ void Forward(const Model& model, Backend& be, KvCache& cache, std::span<const in
   rope_global.freq_scale = c.rope_freq_scale;
   rope_global.style = c.rope_style;
   rope_global.freq_factors = w.rope_freqs.valid() ? w.rope_freqs.f32() : nullptr;
+  rope_global.ext_factor = c.rope_ext_factor;
+  rope_global.attn_factor = c.rope_attn_factor;
+  rope_global.n_ctx_orig = c.rope_n_ctx_orig;
+  rope_global.beta_fast = c.yarn_beta_fast;
+  rope_global.beta_slow = c.yarn_beta_slow;
   // Sliding layers of an interleaved family keep their own (unscaled) base, as llama.cpp's
   // rope_freq_base_train_swa / rope_freq_scale_train_swa.
   RopeParams rope_local = rope_global;

@@ -125,10 +125,25 @@ ModelConfig ModelConfig::FromGguf(const GgufFile& f) {
       if (!(factor > 0.0)) Fail("{}: '{}rope.scaling.factor' = {} is out of range", f.path(), p, factor);
       c.rope_freq_scale = static_cast<float>(1.0 / factor);
     }
+  } else if (scaling == "yarn") {
+    if (!(factor > 0.0)) Fail("{}: '{}rope.scaling.factor' = {} is out of range for YaRN", f.path(), p, factor);
+    c.rope_freq_scale = static_cast<float>(1.0 / factor);
+    // llama_context's YaRN set-up, in the same float steps (see docs/design.md, RoPE scaling).
+    const float fac = 1.0f / c.rope_freq_scale;
+    auto get_mscale = [](float scale, float mscale) {
+      return scale <= 1.0f ? 1.0f : (0.1f * mscale * std::log(scale) + 1.0f);
+    };
+    const float log_mul = static_cast<float>(f.GetFloatOr(p + "rope.scaling.yarn_log_multiplier", 0.0));
+    c.rope_ext_factor = 1.0f;
+    c.rope_attn_factor = log_mul != 0.0f ? get_mscale(fac, 1.0f) / get_mscale(fac, log_mul) : get_mscale(fac, 1.0f);
+    c.rope_attn_factor *= 1.0f / (1.0f + 0.1f * std::log(fac));
   } else {
-    Fail("{}: '{}rope.scaling.type' = '{}' is not supported yet (supported: none, linear)",
+    Fail("{}: '{}rope.scaling.type' = '{}' is not supported yet (supported: none, linear, yarn)",
          f.path(), p, scaling);
   }
+  c.rope_attn_factor *= static_cast<float>(f.GetFloatOr(p + "rope.scaling.attn_factor", 1.0));
+  c.rope_n_ctx_orig = static_cast<int64_t>(f.GetFloatOr(p + "rope.scaling.original_context_length", 0.0));
+  if (c.rope_n_ctx_orig <= 0) c.rope_n_ctx_orig = c.n_ctx_train;
   c.has_rope_freqs = f.FindTensor("rope_freqs.weight") != nullptr;
 
   const GgufTensorInfo& embd = f.GetTensor("token_embd.weight");
@@ -159,6 +174,7 @@ std::string ModelConfig::BeyondLlama() const {
   if (embedding_scale != 1.0f) what.push_back("embedding scale");
   if (attn_logit_softcap != 0.0f || final_logit_softcap != 0.0f) what.push_back("logit soft-capping");
   if (sliding_window > 0) what.push_back("sliding-window attention");
+  if (rope_ext_factor != 0.0f || rope_attn_factor != 1.0f) what.push_back("YaRN RoPE scaling");
   return fmt::format("{}", fmt::join(what, ", "));
 }
 

@@ -38,6 +38,14 @@ struct ModelConfig {
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
   bool has_rope_freqs = false;   // per-dimension factors tensor rope_freqs.weight (Llama 3.1+)
+  // YaRN (rope.scaling.type = yarn), as llama.cpp's context parameters: ext_factor 1 blends the
+  // interpolated and original frequencies across the correction dimensions; attn_factor scales
+  // cos/sin. 0 and 1 without YaRN.
+  float rope_ext_factor = 0.0f;
+  float rope_attn_factor = 1.0f;
+  int64_t rope_n_ctx_orig = 0;    // rope.scaling.original_context_length (else n_ctx_train)
+  float yarn_beta_fast = 32.0f;
+  float yarn_beta_slow = 1.0f;
 
   // Switches of other families (model/family.h); all off for llama.
   bool attn_bias = false;             // biases on Q/K/V projections (the file has them)

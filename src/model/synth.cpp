@@ -99,6 +99,14 @@ void WriteSynthModel(const SynthSpec& s, const std::string& path) {
   }
   w.Set(p + "rope.freq_base", GgufValue::F32(s.rope_base));
   w.Set(p + "rope.dimension_count", GgufValue::U32(static_cast<uint32_t>(head_dim)));
+  if (s.rope_linear > 0.0f && s.rope_yarn > 0.0f) Fail("synth: choose linear or YaRN RoPE scaling, not both");
+  if (s.rope_yarn > 0.0f) {
+    w.Set(p + "rope.scaling.type", GgufValue::String("yarn"));
+    w.Set(p + "rope.scaling.factor", GgufValue::F32(s.rope_yarn));
+    if (s.yarn_orig_ctx > 0) {
+      w.Set(p + "rope.scaling.original_context_length", GgufValue::U32(static_cast<uint32_t>(s.yarn_orig_ctx)));
+    }
+  }
   if (s.rope_linear > 0.0f) {
     w.Set(p + "rope.scaling.type", GgufValue::String("linear"));
     w.Set(p + "rope.scaling.factor", GgufValue::F32(s.rope_linear));

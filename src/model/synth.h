@@ -25,6 +25,8 @@ struct SynthSpec {
   int64_t n_ctx = 2048;
   float rope_base = 10000.0f;
   float rope_linear = 0.0f;  // linear RoPE scaling factor (0 = none)
+  float rope_yarn = 0.0f;    // YaRN scaling factor (0 = none)
+  int64_t yarn_orig_ctx = 0; // rope.scaling.original_context_length with YaRN (0: not written)
   bool rope_freqs = false;   // add a rope_freqs.weight tensor (Llama 3.1 style factors)
   float norm_eps = 1e-5f;
   bool tied = true;          // no output.weight

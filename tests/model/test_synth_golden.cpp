@@ -56,6 +56,9 @@ SynthSpec SpecFromArgs(const std::vector<std::string>& args, const std::string& 
     else if (a == "--seed") s.seed = std::stoull(next());
     else if (a == "--arch") s.arch = next();
     else if (a == "--window") s.sliding_window = std::stoll(next());
+    else if (a == "--rope-yarn") s.rope_yarn = std::stof(next());
+    else if (a == "--yarn-orig-ctx") s.yarn_orig_ctx = std::stoll(next());
+    else if (a == "--ctx") s.n_ctx = std::stoll(next());
     else ADD_FAILURE() << "unknown synth flag " << a;
   }
   s.type = *GgmlTypeFromName(type);
@@ -145,8 +148,9 @@ TEST(SynthGolden, SyntheticModelsMatchLlamaCpp) { CheckSynthGolden("forward_synt
 // Other families' layouts (scripts/golden/forward_families.py): qwen2 with Q/K/V biases, phi3
 // with fused QKV and gate/up, gemma3 with a 16-token window on 5 of 6 layers, and a llama file
 // carrying a 16-token window that llama.cpp (and so ember) does not apply; prompts of 10 and
-// ~220 tokens, far past the window. Same tolerances as above.
-TEST(SynthGolden, OtherFamiliesMatchLlamaCpp) { CheckSynthGolden("forward_families_synth.json", 4); }
+// ~220 tokens, far past the window; and a llama file with YaRN RoPE scaling (factor 4 over an
+// original context of 64). Same tolerances as above.
+TEST(SynthGolden, OtherFamiliesMatchLlamaCpp) { CheckSynthGolden("forward_families_synth.json", 5); }
 
 }  // namespace
 }  // namespace ember

@@ -58,6 +58,8 @@ void RegisterSynth(CLI::App& app) {
   cmd->add_option("--ctx", o->spec.n_ctx, "Training context length")->capture_default_str();
   cmd->add_option("--rope-base", o->spec.rope_base, "RoPE frequency base")->capture_default_str();
   cmd->add_option("--rope-linear", o->spec.rope_linear, "Linear RoPE scaling factor (0: none)");
+  cmd->add_option("--rope-yarn", o->spec.rope_yarn, "YaRN RoPE scaling factor (0: none)");
+  cmd->add_option("--yarn-orig-ctx", o->spec.yarn_orig_ctx, "YaRN's original context length (0: the training context)");
   cmd->add_flag("--rope-freqs", o->spec.rope_freqs, "Add a rope_freqs.weight tensor (Llama 3.1 style)");
   cmd->add_option("--type", o->type, "Type of the layer matrices")->capture_default_str();
   cmd->add_option("--embd-type", o->embd_type, "Type of token_embd (default: --type)");
