@@ -154,8 +154,14 @@ TEST(ModelConfig, MissingKeyOfAKnownFamilyIsAnErrorNamingIt) {
 
 TEST(ModelConfig, UnknownRopeScalingIsRefused) {
   GgufWriter w = TinyLlama();
-  w.Set("llama.rope.scaling.type", GgufValue::String("yarn"));
+  w.Set("llama.rope.scaling.type", GgufValue::String("longrope"));
   EXPECT_NE(ErrorOf(w).find("rope.scaling.type"), std::string::npos) << ErrorOf(w);
+}
+
+TEST(ModelConfig, YarnWithoutAFactorIsRefusedNamingTheKey) {
+  GgufWriter w = TinyLlama();
+  w.Set("llama.rope.scaling.type", GgufValue::String("yarn"));
+  EXPECT_NE(ErrorOf(w).find("rope.scaling.factor"), std::string::npos) << ErrorOf(w);
 }
 
 TEST(Weights, MisshapenTensorIsAnErrorNamingIt) {
