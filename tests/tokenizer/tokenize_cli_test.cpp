@@ -1,6 +1,8 @@
 // `ember tokenize` and `ember convert-tokenizer` as users run them (the binary from $EMBER_BIN).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,7 +25,10 @@ RunResult RunEmber(const std::string& args, const std::string& stdin_bytes = "")
   const char* env = std::getenv("EMBER_BIN");
   const char* bin = env != nullptr && *env != '\0' ? env : EMBER_BIN_PATH;
   const auto dir = std::filesystem::temp_directory_path();
-  const std::string in = (dir / "ember_tok_cli_in").string();
+  // One stdin file per process and call: ctest runs these tests in parallel processes.
+  static int calls = 0;
+  const std::string in =
+      (dir / ("ember_tok_cli_in_" + std::to_string(::getpid()) + "_" + std::to_string(++calls))).string();
   std::ofstream(in, std::ios::binary) << stdin_bytes;
   const std::string cmd = std::string(bin) + " " + args + " < " + in + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
@@ -32,6 +37,7 @@ RunResult RunEmber(const std::string& args, const std::string& stdin_bytes = "")
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int status = pclose(p);
+  std::filesystem::remove(in);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
