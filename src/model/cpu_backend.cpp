@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include "core/error.h"
 #include "core/half.h"
 #include "cpu/ops.h"
+#include "cpu/repack.h"
 #include "quant/quant.h"
 
 namespace ember {
@@ -17,7 +20,53 @@ std::string CpuBackend::name() const {
   return fmt::format("cpu ({}, {} threads)", IsaName(isa_), pool_.size());
 }
 
+namespace {
+
+// Asks the kernel to drop the pages of a matrix that now lives in its repacked copy, so that
+// resident memory stays near the file size. MADV_PAGEOUT (Linux 5.4+) never loses data: the
+// file-backed pages are read again if ever touched (the tied embedding's lookups), memory from
+// GgufFile::Parse is swapped rather than zeroed. A failure changes nothing but the memory use.
+void ReleasePages(const uint8_t* data, uint64_t n) {
+#if defined(MADV_PAGEOUT)
+  const auto page = static_cast<uintptr_t>(4096);
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + n) / page * page;
+  if (end > begin) {
+    (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+  }
+#else
+  (void)data, (void)n;
+#endif
+}
+
+}  // namespace
+
+const uint8_t* CpuBackend::Packed(const WeightView& w) {
+  if (!w.pack) return nullptr;
+  const cpu::RepackLayout layout = cpu::ChooseRepack(w.type, w.n_out, w.n_in, isa_);
+  if (layout == cpu::RepackLayout::kNone) return nullptr;
+  WeightPack& p = *w.pack;
+  if (!p.ready.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (!p.ready.load(std::memory_order_relaxed)) {
+      p.bytes.reset(new uint8_t[cpu::RepackedBytes(layout, w.n_out, w.n_in)]);
+      cpu::Repack(pool_, layout, w.data, w.row_bytes, w.n_out, w.n_in, p.bytes.get());
+      p.source = w.data;
+      p.layout = static_cast<int>(layout);
+      p.ready.store(true, std::memory_order_release);
+      ReleasePages(w.data, w.bytes());
+    }
+  }
+  if (p.source != w.data || p.layout != static_cast<int>(layout)) return nullptr;
+  return p.bytes.get();
+}
+
 void CpuBackend::MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) {
+  if (const uint8_t* packed = Packed(w)) {
+    cpu::MatMulRepacked(pool_, cpu::ChooseRepack(w.type, w.n_out, w.n_in, isa_), packed, w.n_out,
+                        w.n_in, x, n_tokens, y, act_scratch_);
+    return;
+  }
   const cpu::MatrixRef m{w.type, w.n_in, w.n_out, w.row_bytes, w.data};
   cpu::MatMul(pool_, isa_, m, x, n_tokens, y, act_scratch_);
 }

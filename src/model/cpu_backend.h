@@ -41,6 +41,10 @@ class CpuBackend : public Backend {
                    float* dst) override;
 
  private:
+  // The repacked copy of w (cpu/repack.h), made on first use; null where w's type and shape
+  // keep the row dot products.
+  const uint8_t* Packed(const WeightView& w);
+
   Isa isa_;
   ThreadPool pool_;
   std::vector<uint8_t> act_scratch_;

@@ -17,7 +17,7 @@ bool IsSupportedMatrixType(GgmlType t) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1:
     case GgmlType::Q8_0: case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K:
-    case GgmlType::Q5_K: case GgmlType::Q6_K:
+    case GgmlType::Q5_K: case GgmlType::Q6_K: case GgmlType::IQ4_NL: case GgmlType::IQ4_XS:
       return true;
     default:
       return false;
@@ -49,6 +49,7 @@ class Resolver {
     w.n_out = n_out;
     w.row_bytes = RowBytes(t->type, static_cast<uint64_t>(n_in)).value();
     w.data = t->data;
+    w.pack = std::make_shared<WeightPack>();
     return w;
   }
 

@@ -1,11 +1,15 @@
 // Weights: typed views of the tensors of a GGUF model, pointing into the file's memory map.
 //
-// Nothing is copied or dequantized at load: a matrix product reads the quantized rows in place.
+// Nothing is copied or dequantized at load: a matrix product reads the quantized rows in place
+// (or, for some types, a re-laid-out copy the backend makes on first use: WeightPack).
 // A GGUF matrix with ne = {n_in, n_out} is n_out rows of n_in contiguous elements (ne[0] is the
 // contiguous axis), i.e. PyTorch's (n_out, n_in) Linear weight; y = W x is one dot product per row.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +20,18 @@ namespace ember {
 
 class GgufFile;
 
+// A copy of a matrix in the layout a backend's kernels prefer (the CPU's interleaved row groups,
+// cpu/repack.h), made by the backend on first use. Every copy of a view shares it, so it lives
+// as long as the model's weights; `source` records what it was made from, and a view whose data
+// is elsewhere does not use it.
+struct WeightPack {
+  std::mutex mu;
+  std::atomic<bool> ready{false};
+  const uint8_t* source = nullptr;
+  int layout = 0;  // the backend's own numbering
+  std::unique_ptr<uint8_t[]> bytes;
+};
+
 struct WeightView {
   std::string name;
   GgmlType type = GgmlType::F32;
@@ -23,6 +39,7 @@ struct WeightView {
   int64_t n_out = 0;       // ne[1]: rows
   uint64_t row_bytes = 0;  // bytes per row in `type`
   const uint8_t* data = nullptr;
+  std::shared_ptr<WeightPack> pack;  // matrices only (null for vectors)
 
   const uint8_t* Row(int64_t r) const { return data + static_cast<uint64_t>(r) * row_bytes; }
   uint64_t bytes() const { return row_bytes * static_cast<uint64_t>(n_out); }

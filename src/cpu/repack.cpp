@@ -1,0 +1,131 @@
+// Choice of layout and the driver around the per-layout kernels (repack_q4_0.cpp, repack_q4k.cpp).
+#include "cpu/repack.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "cpu/dot.h"
+#include "quant/blocks.h"
+
+namespace ember::cpu {
+namespace {
+
+bool RepackDisabled() {
+  static const bool disabled = [] {
+    const char* v = std::getenv("EMBER_NO_REPACK");
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  }();
+  return disabled;
+}
+
+// Bytes of one activation row as the layout's kernels read it. q4_0x8 appends each block's code
+// sum (int16) to the Q8_0 row: the kernel multiplies unsigned codes 0..15 and subtracts 8 x that
+// sum, which gives the same exact integer as signed codes -8..7.
+uint64_t ActBytes(RepackLayout l, int64_t n_in) {
+  switch (l) {
+    case RepackLayout::kQ4_0x8:
+      return static_cast<uint64_t>(n_in / kQK8_0) * (sizeof(BlockQ8_0) + sizeof(int16_t));
+    case RepackLayout::kQ4Kx8:
+      return static_cast<uint64_t>(n_in / kQK_K) * sizeof(BlockQ8K);
+    case RepackLayout::kNone: break;
+  }
+  Fail("repack: no layout");
+}
+
+void QuantizeActRow(RepackLayout l, Isa isa, const float* x, int64_t n_in, uint8_t* out) {
+  if (l == RepackLayout::kQ4_0x8) {
+    GetDotKernel(GgmlType::Q4_0, isa).quantize(x, out, n_in);
+    const int64_t nb = n_in / kQK8_0;
+    const auto* blocks = reinterpret_cast<const BlockQ8_0*>(out);
+    auto* sums = reinterpret_cast<int16_t*>(out + static_cast<uint64_t>(nb) * sizeof(BlockQ8_0));
+    for (int64_t b = 0; b < nb; ++b) {
+      int s = 0;
+      for (int i = 0; i < kQK8_0; ++i) s += blocks[b].qs[i];
+      sums[b] = static_cast<int16_t>(s);
+    }
+    return;
+  }
+  GetDotKernel(GgmlType::Q4_K, isa).quantize(x, out, n_in);
+}
+
+// The per-layout kernels (repack.h).
+void RepackGroups(RepackLayout l, const uint8_t* src, uint64_t row_bytes, int64_t n_in,
+                  int64_t g0, int64_t g1, uint8_t* dst) {
+  switch (l) {
+    case RepackLayout::kQ4_0x8: return q4_0x8::RepackGroups(src, row_bytes, n_in, g0, g1, dst);
+    default: Fail("repack: layout {} is not built", RepackLayoutName(l));
+  }
+}
+
+void Groups(RepackLayout l, const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
+            const uint8_t* act, uint64_t act_bytes, int64_t n_tok, float* y, int64_t ldy) {
+  switch (l) {
+    case RepackLayout::kQ4_0x8: return q4_0x8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy);
+    default: Fail("repack: layout {} is not built", RepackLayoutName(l));
+  }
+}
+
+}  // namespace
+
+const char* RepackLayoutName(RepackLayout l) {
+  switch (l) {
+    case RepackLayout::kNone: return "none";
+    case RepackLayout::kQ4_0x8: return "q4_0x8";
+    case RepackLayout::kQ4Kx8: return "q4_Kx8";
+  }
+  return "?";
+}
+
+RepackLayout ChooseRepack(GgmlType type, int64_t n_out, int64_t n_in, Isa isa) {
+  if (isa == Isa::kScalar || !avx2::Compiled() || RepackDisabled() || n_out % 8 != 0) {
+    return RepackLayout::kNone;
+  }
+  if (type == GgmlType::Q4_0 && n_in % kQK4_0 == 0) return RepackLayout::kQ4_0x8;
+  return RepackLayout::kNone;
+}
+
+uint64_t RepackedBytes(RepackLayout l, int64_t n_out, int64_t n_in) {
+  const auto rows = static_cast<uint64_t>(n_out);
+  switch (l) {
+    case RepackLayout::kQ4_0x8: return rows * static_cast<uint64_t>(n_in / kQK4_0) * sizeof(BlockQ4_0);
+    case RepackLayout::kQ4Kx8: return rows * static_cast<uint64_t>(n_in / kQK_K) * sizeof(BlockQ4K);
+    case RepackLayout::kNone: break;
+  }
+  Fail("repack: no layout");
+}
+
+void Repack(ThreadPool& pool, RepackLayout l, const uint8_t* src, uint64_t row_bytes,
+            int64_t n_out, int64_t n_in, uint8_t* dst) {
+  EMBER_CHECK(l != RepackLayout::kNone && n_out % 8 == 0);
+  const int64_t n_groups = n_out / 8;
+  pool.ParallelFor(n_groups, std::max<int64_t>(1, n_groups / (4 * pool.size())),
+                   [&](int64_t g0, int64_t g1) {
+                     RepackGroups(l, src, row_bytes, n_in, g0, g1, dst);
+                   });
+}
+
+void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int64_t n_out,
+                    int64_t n_in, const float* x, int64_t n_tokens, float* y,
+                    std::vector<uint8_t>& scratch) {
+  EMBER_CHECK(l != RepackLayout::kNone && n_out % 8 == 0);
+  const uint64_t act_bytes = ActBytes(l, n_in);
+  scratch.resize(act_bytes * static_cast<uint64_t>(n_tokens));
+  uint8_t* act = scratch.data();
+  const Isa isa = Isa::kAvx2;
+  pool.ParallelFor(n_tokens, std::max<int64_t>(1, n_tokens / (4 * pool.size())),
+                   [&](int64_t t0, int64_t t1) {
+                     for (int64_t t = t0; t < t1; ++t) {
+                       QuantizeActRow(l, isa, x + t * n_in, n_in, act + static_cast<uint64_t>(t) * act_bytes);
+                     }
+                   });
+  // Several groups per task so that a core slowed by other work still balances.
+  const int64_t n_groups = n_out / 8;
+  const int64_t grain = std::max<int64_t>(1, n_groups / (8 * pool.size()));
+  pool.ParallelFor(n_groups, grain, [&](int64_t g0, int64_t g1) {
+    Groups(l, packed, n_in, g0, g1, act, act_bytes, n_tokens, y, n_out);
+  });
+}
+
+}  // namespace ember::cpu

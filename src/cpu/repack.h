@@ -1,0 +1,73 @@
+// Interleaved ("repacked") weight layouts: a matrix is stored as groups of 8 rows whose blocks
+// sit side by side, so that one pass over a block position computes 8 rows at once -- the
+// integer sums of the 8 rows land in the 8 lanes of one vector, and each block costs one float
+// multiply-add for all 8 rows instead of one per row. The copy is made once per matrix (on first
+// use; model/weights.h's WeightPack holds it) and is the size of the original.
+//
+// The arithmetic is llama.cpp's for its repacked CPU layouts on AVX2 (ggml-cpu/repack.cpp:
+// Q4_0 as "q4_0_8x8", Q4_K as "q4_K_8x8"), which llama.cpp uses by default for these types
+// whenever the row count is a multiple of 8: for every row and token, the exact integer sum of a
+// block (or, for Q4_K, of each sub-block times its scale) is converted to float and added with
+// one fused multiply-add of (weight scale x activation scale), blocks in order. So ember's
+// results for these types are llama.cpp's bits, and the same for one token (decode) as for a
+// batch (prefill). These are not the bits of the row dot products in dot.h (which keep 8 partial
+// lanes per row), hence the layout is chosen per matrix, and EMBER_NO_REPACK=1 turns it off.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cpu/cpu_features.h"
+#include "cpu/thread_pool.h"
+#include "gguf/ggml_type.h"
+
+namespace ember::cpu {
+
+enum class RepackLayout : uint8_t {
+  kNone,
+  kQ4_0x8,  // Q4_0, n_out % 8 == 0; activations Q8_0
+  kQ4Kx8,   // Q4_K, n_out % 8 == 0; activations Q8_K
+};
+
+const char* RepackLayoutName(RepackLayout l);
+
+// The layout ember uses for a matrix of `type` with n_out rows of n_in elements at `isa`, or
+// kNone (the row dot products). kNone for the scalar ISA and when EMBER_NO_REPACK is set.
+RepackLayout ChooseRepack(GgmlType type, int64_t n_out, int64_t n_in, Isa isa);
+
+// Bytes of the repacked copy (the same as the original's for both layouts).
+uint64_t RepackedBytes(RepackLayout l, int64_t n_out, int64_t n_in);
+
+// Writes the repacked copy of the matrix at `src` (n_out rows, row_bytes apart) into `dst`
+// (RepackedBytes bytes), groups of 8 rows spread over the pool.
+void Repack(ThreadPool& pool, RepackLayout l, const uint8_t* src, uint64_t row_bytes,
+            int64_t n_out, int64_t n_in, uint8_t* dst);
+
+// y (n_tokens, n_out) = x (n_tokens, n_in) W^T with W repacked in layout l; activations are
+// quantized into `scratch` first (the same quantizer as the row dot products use).
+void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int64_t n_out,
+                    int64_t n_in, const float* x, int64_t n_tokens, float* y,
+                    std::vector<uint8_t>& scratch);
+
+// Per-layout kernels (repack_<type>.cpp), called by the functions above. `g0..g1` are groups of
+// 8 rows; `act` holds n_tok rows of the layout's activation type, act_row_bytes apart; y is
+// (n_tok, ldy) and receives columns [8 g0, 8 g1).
+namespace q4_0x8 {
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
+                  uint8_t* dst);
+void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy);
+}  // namespace q4_0x8
+namespace q4kx8 {
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
+                  uint8_t* dst);
+void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy);
+}  // namespace q4kx8
+
+// Scalar references of the layouts' arithmetic on the ORIGINAL blocks (one row, one activation
+// row): what each (row, token) result of Groups must equal bit for bit.
+float ReferenceQ4_0x8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
+float ReferenceQ4Kx8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
+
+}  // namespace ember::cpu

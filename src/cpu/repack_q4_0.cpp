@@ -1,0 +1,158 @@
+// Q4_0 in groups of 8 interleaved rows (repack.h), AVX2.
+//
+// Layout: for group g (rows 8g..8g+7) and block b, 144 bytes at ((g * nb) + b) * 144: the 8
+// rows' F16 scales, then 4 vectors of 32 bytes; vector v holds, in its 32-bit lane r, bytes
+// qs[4v .. 4v+3] of row r. The low nibbles of vector v are then elements 4v..4v+3 of each row
+// and the high nibbles elements 16+4v..16+4v+3: one AND (and one shift) gives 8 rows' codes with
+// row r in lane r, ready to multiply against 4 activation bytes broadcast to every lane.
+//
+// Per block and token: 8 maddubs of unsigned codes 0..15 against signed activations (each 16-bit
+// lane <= 2 x 15 x 127, the sum of 8 such <= 30,480 fits int16), one madd to int32, minus 8 x
+// the block's activation sum (so the integer is sum((q - 8) a), exact), then one fused
+// multiply-add of (d_w x d_a) for all 8 rows -- llama.cpp's q4_0_8x8 float steps.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "cpu/repack.h"
+#include "quant/blocks.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EMBER_REPACK_AVX2 1
+#define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+namespace ember::cpu {
+namespace {
+
+constexpr uint64_t kGroupBlockBytes = 8 * sizeof(BlockQ4_0);  // 144
+static_assert(kGroupBlockBytes == 144);
+
+const int16_t* ActSums(const uint8_t* act_row, int64_t nb) {
+  return reinterpret_cast<const int16_t*>(act_row + static_cast<uint64_t>(nb) * sizeof(BlockQ8_0));
+}
+
+#if defined(EMBER_REPACK_AVX2)
+
+EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Rows 8g..8g+7 of the group at `gp` against kT tokens: y[t * ldy + r] for the group's rows.
+template <int kT>
+EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, float* const* y) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kT];
+  for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
+  const int16_t* sums[kT];
+  for (int t = 0; t < kT; ++t) sums[t] = ActSums(act[t], nb);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gp + static_cast<uint64_t>(b) * kGroupBlockBytes;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    __m256i w[8];
+    for (int v = 0; v < 4; ++v) {
+      const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * v));
+      w[v] = _mm256_and_si256(p, m4);
+      w[v + 4] = _mm256_and_si256(_mm256_srli_epi16(p, 4), m4);
+    }
+    for (int t = 0; t < kT; ++t) {
+      const auto* a = reinterpret_cast<const BlockQ8_0*>(act[t]) + b;
+      __m256i s = _mm256_maddubs_epi16(w[0], Broadcast4(a->qs));
+      for (int k = 1; k < 8; ++k) {
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w[k], Broadcast4(a->qs + 4 * k)));
+      }
+      __m256i isum = _mm256_madd_epi16(s, ones);
+      isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(8 * static_cast<int32_t>(sums[t][b])));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(a->d)));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y[t], acc[t]);
+}
+
+EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
+                           const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
+                           int64_t ldy) {
+  const int64_t nb = n_in / kQK4_0;
+  const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
+  // Tokens in chunks whose activations (~192 KiB) stay in L2 while every group passes over them.
+  const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
+  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+    const int64_t c1 = std::min(n_tok, c0 + chunk);
+    for (int64_t g = g0; g < g1; ++g) {
+      const uint8_t* gp = packed + static_cast<uint64_t>(g) * group_bytes;
+      int64_t t = c0;
+      for (; t + 4 <= c1; t += 4) {
+        const uint8_t* a[4];
+        float* out[4];
+        for (int i = 0; i < 4; ++i) {
+          a[i] = act + static_cast<uint64_t>(t + i) * act_row_bytes;
+          out[i] = y + (t + i) * ldy + 8 * g;
+        }
+        Tile<4>(gp, nb, a, out);
+      }
+      for (; t < c1; ++t) {
+        const uint8_t* a[1] = {act + static_cast<uint64_t>(t) * act_row_bytes};
+        float* out[1] = {y + t * ldy + 8 * g};
+        Tile<1>(gp, nb, a, out);
+      }
+    }
+  }
+}
+
+#endif  // EMBER_REPACK_AVX2
+
+}  // namespace
+
+namespace q4_0x8 {
+
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
+                  uint8_t* dst) {
+  const int64_t nb = n_in / kQK4_0;
+  for (int64_t g = g0; g < g1; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + (static_cast<uint64_t>(g * nb + b)) * kGroupBlockBytes;
+      for (int r = 0; r < 8; ++r) {
+        const auto* blk = reinterpret_cast<const BlockQ4_0*>(src + static_cast<uint64_t>(8 * g + r) * row_bytes) + b;
+        std::memcpy(out + 2 * r, &blk->d, 2);
+        for (int v = 0; v < 4; ++v) std::memcpy(out + 16 + 32 * v + 4 * r, blk->qs + 4 * v, 4);
+      }
+    }
+  }
+}
+
+void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy) {
+#if defined(EMBER_REPACK_AVX2)
+  GroupsAvx2(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+#else
+  (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy;
+  EMBER_CHECK(false);  // ChooseRepack never picks a layout without the AVX2 kernels
+#endif
+}
+
+}  // namespace q4_0x8
+
+float ReferenceQ4_0x8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row) {
+  const int64_t nb = n_in / kQK4_0;
+  const auto* w = reinterpret_cast<const BlockQ4_0*>(w_row);
+  const auto* a = reinterpret_cast<const BlockQ8_0*>(act_row);
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t isum = 0;
+    for (int j = 0; j < kQK4_0 / 2; ++j) {
+      isum += ((w[b].qs[j] & 0x0F) - 8) * a[b].qs[j];
+      isum += ((w[b].qs[j] >> 4) - 8) * a[b].qs[j + kQK4_0 / 2];
+    }
+    acc = std::fma(static_cast<float>(isum), HalfToFloat(w[b].d) * HalfToFloat(a[b].d), acc);
+  }
+  return acc;
+}
+
+}  // namespace ember::cpu
