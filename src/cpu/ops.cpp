@@ -246,9 +246,29 @@ void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
   }
 }
 
+namespace {
+
+// GELU (tanh form) of every F16 value, rounded to F16, as ggml's table: the gate is rounded to
+// F16 first, so 65,536 entries give every result, and a look-up replaces a tanh per element.
+const std::vector<uint16_t>& GeluF16Table() {
+  static const std::vector<uint16_t> table = [] {
+    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+    constexpr float kCoefA = 0.044715f;
+    std::vector<uint16_t> t(65536);
+    for (uint32_t h = 0; h < 65536; ++h) {
+      const float x = HalfToFloat(static_cast<uint16_t>(h));
+      const float gelu = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
+      t[h] = FloatToHalf(gelu);
+    }
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
 void GeGlu(const float* gate, const float* up, int64_t n, float* out) {
-  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
-  constexpr float kCoefA = 0.044715f;
+  const uint16_t* table = GeluF16Table().data();
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     if (g <= -10.0f) {
@@ -256,9 +276,7 @@ void GeGlu(const float* gate, const float* up, int64_t n, float* out) {
     } else if (g >= 10.0f) {
       out[i] = g * up[i];
     } else {
-      const float x = HalfToFloat(FloatToHalf(g));
-      const float gelu = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
-      out[i] = HalfToFloat(FloatToHalf(gelu)) * up[i];
+      out[i] = HalfToFloat(table[FloatToHalf(g)]) * up[i];
     }
   }
 }

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "cpu/dot.h"
 #include "cpu/ops.h"
 #include "cpu/repack.h"
 #include "quant/quant.h"
@@ -100,8 +101,13 @@ void CpuBackend::StoreKv(KvCache& cache, int64_t layer, int64_t pos0, int64_t n_
     if (cache.type() == GgmlType::F16) {
       auto* k16 = reinterpret_cast<uint16_t*>(kd);
       auto* v16 = reinterpret_cast<uint16_t*>(vd);
-      for (int64_t i = 0; i < kw; ++i) k16[i] = FloatToHalf(k[t * kw + i]);
-      for (int64_t i = 0; i < vw; ++i) v16[i] = FloatToHalf(v[t * vw + i]);
+      if (isa_ != Isa::kScalar && avx2::Compiled()) {  // F16C: the same bits, 8 at a time
+        avx2::FloatsToHalves(k + t * kw, k16, kw);
+        avx2::FloatsToHalves(v + t * vw, v16, vw);
+      } else {
+        for (int64_t i = 0; i < kw; ++i) k16[i] = FloatToHalf(k[t * kw + i]);
+        for (int64_t i = 0; i < vw; ++i) v16[i] = FloatToHalf(v[t * vw + i]);
+      }
     } else {
       std::memcpy(kd, k + t * kw, static_cast<size_t>(kw) * 4);
       std::memcpy(vd, v + t * vw, static_cast<size_t>(vw) * 4);
