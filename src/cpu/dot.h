@@ -1,8 +1,8 @@
 // Row dot products between a weight row of any supported type and an activation row, the inner
 // loop of every matrix product. As in ggml, activations are first converted to the format that
-// pairs with the weight type (its "vec_dot_type"): Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1
-// (it carries d * sum(q) for the min term), Q8_K for the K-quants, F16/BF16 for F16/BF16, F32 for
-// F32. Integer dot products of 8-bit activations against the weight codes are both what makes
+// pairs with the weight type (its "vec_dot_type"): Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for
+// Q4_1/Q5_1 (it carries d * sum(q) for the min term), Q8_K for the K-quants and IQ4_XS, F16/BF16
+// for F16/BF16, F32 for F32. Integer dot products of 8-bit activations against the weight codes are both what makes
 // quantized inference fast and what makes ember's numbers track llama.cpp's.
 //
 // One table per ISA; every entry has a scalar reference that the SIMD versions are tested against.
@@ -63,6 +63,9 @@ float DotQ3K(int64_t n, const void* w, const void* a);
 float DotQ4K(int64_t n, const void* w, const void* a);
 float DotQ5K(int64_t n, const void* w, const void* a);
 float DotQ6K(int64_t n, const void* w, const void* a);
+// IQ4_NL against Q8_0 and IQ4_XS against Q8_K (ggml's vec_dot_types for them).
+float DotIQ4NL(int64_t n, const void* w, const void* a);
+float DotIQ4XS(int64_t n, const void* w, const void* a);
 }  // namespace scalar
 
 namespace avx2 {
@@ -77,6 +80,11 @@ float DotQ8_0(int64_t n, const void* w, const void* a);
 float DotQ4K(int64_t n, const void* w, const void* a);
 float DotQ5K(int64_t n, const void* w, const void* a);
 float DotQ6K(int64_t n, const void* w, const void* a);
+float DotBF16(int64_t n, const void* w, const void* a);
+float DotQ2K(int64_t n, const void* w, const void* a);
+float DotQ3K(int64_t n, const void* w, const void* a);
+float DotIQ4NL(int64_t n, const void* w, const void* a);
+float DotIQ4XS(int64_t n, const void* w, const void* a);
 // F32 dot of two float vectors (attention).
 float DotF32F32(int64_t n, const float* a, const float* b);
 // The Q8_0 / Q8_1 activation converters, bit-identical to the scalar ones.

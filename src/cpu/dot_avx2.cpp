@@ -296,6 +296,157 @@ EMBER_AVX2 float DotQ6K(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+// BF16 as llamafile's tinyBLAS on AVX2 (llama.cpp's path for BF16 weights there): widen to F32
+// by a 16-bit shift, one accumulator, lane l summing elements i = l (mod 8) by fused multiply-adds.
+EMBER_AVX2 float DotBF16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i wx = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    const __m256i wy = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i)));
+    acc = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(wx, 16)),
+                          _mm256_castsi256_ps(_mm256_slli_epi32(wy, 16)), acc);
+  }
+  float sum = Hsum(acc);
+  for (; i < n; ++i) sum += Bf16ToFloat(x[i]) * Bf16ToFloat(y[i]);
+  return sum;
+}
+
+// Q2_K: 16 sub-blocks of 16 with 4-bit scales and mins. As ggml's AVX2 kernel: per super-block,
+// first the min term (8 int32 lanes, lane k = m[2k] bsums[2k] + m[2k+1] bsums[2k+1]) multiplied
+// by -d8 dmin into the float accumulator, then the scaled code sums (lane l of a 32-element chunk
+// taking its elements 4l..4l+3) multiplied by d8 d. The int32 lanes are the same integers as
+// ggml's, and the float operations the same in the same order: llama.cpp's bits.
+EMBER_AVX2 float DotQ2K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ2K*>(w);
+  const auto* y = static_cast<const BlockQ8K*>(a);
+  const __m256i m3 = _mm256_set1_epi8(3);
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float d = y[i].d * HalfToFloat(x[i].d);
+    const float dmin = -y[i].d * HalfToFloat(x[i].dmin);
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), m4));
+    const __m256i prod = _mm256_madd_epi16(mins, Load256(y[i].bsums));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(prod), acc);
+    uint8_t sc[16];
+    for (int k = 0; k < 16; ++k) sc[k] = x[i].scales[k] & 0x0F;
+    __m256i sumi = _mm256_setzero_si256();
+    for (int j = 0; j < kQK_K / 128; ++j) {
+      const __m256i q2 = Load256(x[i].qs + 32 * j);
+      for (int k = 0; k < 4; ++k) {
+        // Chunk k of group j: sub-blocks 8j+2k (low 128-bit lane) and 8j+2k+1 (high lane).
+        const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * k), m3);
+        const __m256i p = _mm256_maddubs_epi16(q, Load256(y[i].qs + 128 * j + 32 * k));
+        const int s = 8 * j + 2 * k;
+        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale, p));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return Hsum(acc);
+}
+
+// Q3_K: codes (q & 3) - 4 where the hmask bit is clear, 16 signed 6-bit scales (stored +32).
+// Integer lanes as Q2_K's (ggml computes maddubs(q & 3) - maddubs(4 * !h): the same 16-bit pair
+// sums), one multiply-add by d8 d per super-block: llama.cpp's bits.
+EMBER_AVX2 float DotQ3K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ3K*>(w);
+  const auto* y = static_cast<const BlockQ8K*>(a);
+  const __m256i m3 = _mm256_set1_epi8(3);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float d = y[i].d * HalfToFloat(x[i].d);
+    // ggml's 6-bit scale unpacking: low 4 bits from bytes 0..7, high 2 bits from bytes 8..11.
+    uint32_t aux[3], s32[4];
+    std::memcpy(aux, x[i].scales, 12);
+    constexpr uint32_t kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+    s32[0] = (aux[0] & kLow4) | (((aux[2] >> 0) & kLow2) << 4);
+    s32[1] = (aux[1] & kLow4) | (((aux[2] >> 2) & kLow2) << 4);
+    s32[2] = ((aux[0] >> 4) & kLow4) | (((aux[2] >> 4) & kLow2) << 4);
+    s32[3] = ((aux[1] >> 4) & kLow4) | (((aux[2] >> 6) & kLow2) << 4);
+    uint8_t raw[16];
+    std::memcpy(raw, s32, 16);
+    int16_t sc[16];
+    for (int k = 0; k < 16; ++k) sc[k] = static_cast<int16_t>(raw[k] - 32);
+    const __m256i hbits = Load256(x[i].hmask);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int j = 0; j < kQK_K / 128; ++j) {
+      const __m256i q3 = Load256(x[i].qs + 32 * j);
+      for (int k = 0; k < 4; ++k) {
+        const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << (4 * j + k)));
+        const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q3, 2 * k), m3);
+        // 4 where the high bit is clear, else 0.
+        const __m256i h4 = _mm256_andnot_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit), bit),
+                                               _mm256_set1_epi8(4));
+        const __m256i q8 = Load256(y[i].qs + 128 * j + 32 * k);
+        const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(lo, q8), _mm256_maddubs_epi16(h4, q8));
+        const int s = 8 * j + 2 * k;
+        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale, p));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return Hsum(acc);
+}
+
+namespace {
+
+// 16 bytes of IQ4 nibbles -> 32 signed levels: low nibbles (elements 0..15), then high (16..31).
+EMBER_AVX2 inline __m256i Iq4Levels(const uint8_t* qs) {
+  const __m128i values = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(q, 4), m4)),
+                          _mm_shuffle_epi8(values, _mm_and_si128(q, m4)));
+}
+
+}  // namespace
+
+// IQ4_NL as Q4_0 with a table lookup for the levels: one accumulator, one fused multiply-add of
+// x.d y.d times the 8 int32 lane sums per block, then the horizontal sum. That is the order of
+// llamafile's tinyBLAS_Q0_AVX, which llama.cpp runs for IQ4_NL prompt batches (without weight
+// repacking), so prompt logits can match llama.cpp's bits. (llama.cpp's single-token
+// ggml_vec_dot_iq4_nl_q8_0 splits even and odd blocks over two accumulators instead: its decode
+// and prefill differ in the last bits, ember's do not.)
+EMBER_AVX2 float DotIQ4NL(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockIQ4NL*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK4_NL; ++i) {
+    const __m256i dot = DotI8I8(Iq4Levels(x[i].qs), Load256(y[i].qs));
+    const float d = HalfToFloat(x[i].d) * HalfToFloat(y[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+  }
+  return Hsum(acc);
+}
+
+// IQ4_XS as ggml's AVX2 kernel: the scaled level sums of the 8 sub-blocks in 8 int32 lanes (lane
+// l of a sub-block taking its elements 4l..4l+3), one multiply-add by d d8 per super-block.
+EMBER_AVX2 float DotIQ4XS(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockIQ4XS*>(w);
+  const auto* y = static_cast<const BlockQ8K*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    __m256i sumi = _mm256_setzero_si256();
+    for (int ib = 0; ib < kQK_K / 32; ++ib) {
+      const int lo = (x[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
+      const int hi = (x[i].scales_h >> (2 * ib)) & 0x03;
+      const auto ls = static_cast<int16_t>((lo | (hi << 4)) - 32);
+      const __m256i q = Iq4Levels(x[i].qs + 16 * ib);
+      const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(Load256(y[i].qs + 32 * ib), q));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, _mm256_set1_epi16(ls)));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return Hsum(acc);
+}
+
 EMBER_AVX2 void AxpyF16(int64_t n, float a, const uint16_t* x, float* y) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
@@ -432,6 +583,11 @@ float DotQ8_0(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ4K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ6K(int64_t, const void*, const void*) { return 0.0f; }
+float DotBF16(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ2K(int64_t, const void*, const void*) { return 0.0f; }
+float DotQ3K(int64_t, const void*, const void*) { return 0.0f; }
+float DotIQ4NL(int64_t, const void*, const void*) { return 0.0f; }
+float DotIQ4XS(int64_t, const void*, const void*) { return 0.0f; }
 void AxpyF16(int64_t, float, const uint16_t*, float*) {}
 void AxpyF32(int64_t, float, const float*, float*) {}
 void FloatsToHalves(const float*, uint16_t*, int64_t) {}

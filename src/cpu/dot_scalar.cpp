@@ -143,6 +143,46 @@ float DotQ8_0(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+// IQ4_NL: Q4_0's layout with the 16 non-linear levels in place of q - 8; one float multiply-add
+// per 32-block as ggml's reference.
+float DotIQ4NL(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockIQ4NL*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK4_NL; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < 16; ++j) {
+      sumi += kIq4nlValues[x[i].qs[j] & 0x0F] * y[i].qs[j] + kIq4nlValues[x[i].qs[j] >> 4] * y[i].qs[j + 16];
+    }
+    sum += HalfToFloat(y[i].d) * HalfToFloat(x[i].d) * static_cast<float>(sumi);
+  }
+  return sum;
+}
+
+// IQ4_XS: 8 sub-blocks of 32 with 6-bit scales (low 4 bits in scales_l, high 2 in scales_h),
+// stored +32; one float multiply-add per sub-block.
+float DotIQ4XS(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockIQ4XS*>(w);
+  const auto* y = static_cast<const BlockQ8K*>(a);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    const float d = HalfToFloat(x[i].d) * y[i].d;
+    for (int ib = 0; ib < kQK_K / 32; ++ib) {
+      const int lo = (x[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
+      const int hi = (x[i].scales_h >> (2 * ib)) & 0x03;
+      const int ls = (lo | (hi << 4)) - 32;
+      const uint8_t* qs = x[i].qs + 16 * ib;
+      const int8_t* q8 = y[i].qs + 32 * ib;
+      int sumi = 0;
+      for (int j = 0; j < 16; ++j) {
+        sumi += kIq4nlValues[qs[j] & 0x0F] * q8[j] + kIq4nlValues[qs[j] >> 4] * q8[j + 16];
+      }
+      sum += d * static_cast<float>(ls) * static_cast<float>(sumi);
+    }
+  }
+  return sum;
+}
+
 float DotQ2K(int64_t n, const void* w, const void* a) {
   return DotKGeneric(GgmlType::Q2_K, sizeof(BlockQ2K), n, w, a);
 }

@@ -17,7 +17,7 @@ namespace {
 const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
                            GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
                            GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
-                           GgmlType::Q6_K};
+                           GgmlType::Q6_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS};
 
 std::vector<Isa> IsasToTest() {
   std::vector<Isa> v = {Isa::kScalar};
@@ -83,8 +83,8 @@ TEST(DotKernels, MatchDequantizedReferenceOnEveryIsa) {
 TEST(DotKernels, ScalarAndAvx2GiveIdenticalBitsForFloatTypes) {
   if (DetectIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
   std::mt19937 rng(7);
-  for (GgmlType t : {GgmlType::F32, GgmlType::F16}) {
-    for (int64_t n : {8, 64, 128, 576, 1024}) {
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16}) {
+    for (int64_t n : {8, 64, 128, 576, 1024, 1029}) {
       const auto w = RandomRow(rng, n, 1.0f);
       const auto x = RandomRow(rng, n, 1.0f);
       std::vector<uint8_t> wq(*RowBytes(t, static_cast<uint64_t>(n)));
@@ -96,6 +96,80 @@ TEST(DotKernels, ScalarAndAvx2GiveIdenticalBitsForFloatTypes) {
       EXPECT_EQ(s.dot(n, wq.data(), xq.data()), a.dot(n, wq.data(), xq.data()))
           << GgmlTypeName(t) << " n=" << n;
     }
+  }
+}
+
+// Weight rows of random bytes (every code, scale, min and high-bit pattern the format can hold,
+// odd 6-bit scales included) with finite random F16 super-block scales; activations from the
+// kernel's own quantizer so that Q8_K's bsums agree with its codes.
+std::vector<uint8_t> RandomBlocks(std::mt19937& rng, GgmlType t, int64_t n) {
+  std::vector<uint8_t> w(*RowBytes(t, static_cast<uint64_t>(n)));
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(byte(rng));
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  const auto put_half = [&](size_t at) {
+    const uint16_t h = FloatToHalf(scale(rng));
+    std::memcpy(w.data() + at, &h, 2);
+  };
+  const size_t bytes = TraitsOf(t).bytes_per_block;
+  for (size_t b = 0; b < w.size() / bytes; ++b) {
+    const size_t o = b * bytes;
+    switch (t) {
+      case GgmlType::IQ4_NL: put_half(o); break;                        // d
+      case GgmlType::IQ4_XS: put_half(o); break;                        // d (then scales_h, ...)
+      case GgmlType::Q2_K: put_half(o + 80); put_half(o + 82); break;   // d, dmin after 16 + 64
+      case GgmlType::Q3_K: put_half(o + 108); break;                    // d after 32 + 64 + 12
+      default: ADD_FAILURE() << "no block layout for " << GgmlTypeName(t);
+    }
+  }
+  return w;
+}
+
+// The kernels without a float-identical scalar twin (AVX2 sums integer lanes where the scalar
+// reference sums dequantized floats) against the exact dot of what both rows represent.
+TEST(DotKernels, RandomBlocksMatchTheDequantizedReferenceOnEveryIsa) {
+  std::mt19937 rng(11);
+  for (GgmlType t : {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS}) {
+    const int64_t b = TraitsOf(t).block_size;
+    // Odd and even block counts (ggml pairs IQ4_NL blocks in its single-token kernel).
+    for (int64_t blocks : {1, 2, 3, 7, 12}) {
+      const int64_t n = blocks * b;
+      const auto wq = RandomBlocks(rng, t, n);
+      const auto x = RandomRow(rng, n, 1.5f);
+      for (Isa isa : IsasToTest()) {
+        const DotKernel& k = GetDotKernel(t, isa);
+        std::vector<uint8_t> xq(ActRowBytes(k, n));
+        k.quantize(x.data(), xq.data(), n);
+        std::vector<float> wf(static_cast<size_t>(n)), af(static_cast<size_t>(n));
+        DequantizeRow(t, wq.data(), wf.data(), n);
+        DequantizeRow(k.act_type, xq.data(), af.data(), n);
+        double ref = 0.0, abs_sum = 0.0;
+        for (int64_t i = 0; i < n; ++i) {
+          ref += static_cast<double>(wf[i]) * af[i];
+          abs_sum += std::fabs(static_cast<double>(wf[i]) * af[i]);
+        }
+        // Float summation of n terms errs by at most n u sum|terms| (u = 2^-24); the dequantized
+        // elements the reference uses carry up to 3 more roundings each (scale products), so
+        // (n + 16) u sum|terms| bounds both the scalar and the integer-lane AVX2 kernels.
+        const double tol = static_cast<double>(n + 16) * std::ldexp(1.0, -24) * abs_sum + 1e-9;
+        const float got = k.dot(n, wq.data(), xq.data());
+        EXPECT_NEAR(got, ref, tol) << GgmlTypeName(t) << " n=" << n << " isa=" << IsaName(isa);
+        if (isa == Isa::kAvx2) {
+          const float s = GetDotKernel(t, Isa::kScalar).dot(n, wq.data(), xq.data());
+          EXPECT_NEAR(got, s, 2 * tol) << GgmlTypeName(t) << " n=" << n;
+        }
+      }
+    }
+  }
+}
+
+TEST(DotKernels, Iq4TypesPairWithLlamaCppActivationFormats) {
+  EXPECT_EQ(GetDotKernel(GgmlType::IQ4_NL, Isa::kScalar).act_type, GgmlType::Q8_0);
+  EXPECT_EQ(GetDotKernel(GgmlType::IQ4_XS, Isa::kScalar).act_type, GgmlType::Q8_K);
+  for (GgmlType t : {GgmlType::BF16, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_NL, GgmlType::IQ4_XS}) {
+    if (DetectIsa() < Isa::kAvx2) break;
+    EXPECT_NE(GetDotKernel(t, Isa::kAvx2).dot, GetDotKernel(t, Isa::kScalar).dot)
+        << GgmlTypeName(t) << " has no AVX2 kernel";
   }
 }
 
