@@ -1,5 +1,6 @@
 #include "cpu/thread_pool.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <string>
@@ -35,9 +36,12 @@ int ThreadPool::PhysicalCores() {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads <= 0 ? PhysicalCores() : n_threads) {
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads <= 0 ? PhysicalCores() : n_threads), active_(n_threads_) {
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
+
+void ThreadPool::set_active(int n) { active_ = std::clamp(n, 1, n_threads_); }
 
 ThreadPool::~ThreadPool() {
   {
@@ -58,7 +62,7 @@ void ThreadPool::RunChunks() {
   }
 }
 
-void ThreadPool::WorkerLoop() {
+void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
     // Spin a little: the next job usually follows within microseconds.
@@ -72,7 +76,7 @@ void ThreadPool::WorkerLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
-    RunChunks();
+    if (index < active_) RunChunks();
     busy_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -81,7 +85,7 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
                              const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
-  if (workers_.empty() || n <= grain) {
+  if (active_ == 1 || n <= grain) {
     fn(0, n);
     return;
   }

@@ -23,6 +23,12 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
+  // How many of the threads (the caller included) take part in the next ParallelFor calls:
+  // 1..size(), clamped. The others stay idle (llama.cpp's -t / -tb: fewer threads for decoding
+  // than for prompt batches). Not to be called during a ParallelFor.
+  void set_active(int n);
+  int active() const { return active_; }
+
   // Calls fn(begin, end) over [0, n) in chunks of at most `grain`, on all threads; returns when
   // every chunk is done. Not reentrant.
   void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
@@ -30,10 +36,11 @@ class ThreadPool {
   static int PhysicalCores();
 
  private:
-  void WorkerLoop();
+  void WorkerLoop(int index);
   void RunChunks();
 
   int n_threads_;
+  int active_;  // written by the caller before publishing a job, read by workers after
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;

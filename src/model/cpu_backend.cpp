@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -15,10 +16,22 @@
 
 namespace ember {
 
-CpuBackend::CpuBackend(int n_threads, Isa isa) : isa_(ClampIsa(isa)), pool_(n_threads) {}
+CpuBackend::CpuBackend(int n_threads, Isa isa, int n_threads_batch)
+    : isa_(ClampIsa(isa)),
+      n_threads_(n_threads <= 0 ? ThreadPool::PhysicalCores() : n_threads),
+      n_threads_batch_(n_threads_batch <= 0 ? n_threads_ : n_threads_batch),
+      pool_(std::max(n_threads_, n_threads_batch_)) {}
 
 std::string CpuBackend::name() const {
-  return fmt::format("cpu ({}, {} threads)", IsaName(isa_), pool_.size());
+  if (n_threads_batch_ != n_threads_) {
+    return fmt::format("cpu ({}, {} threads, {} for batches)", IsaName(isa_), n_threads_,
+                       n_threads_batch_);
+  }
+  return fmt::format("cpu ({}, {} threads)", IsaName(isa_), n_threads_);
+}
+
+void CpuBackend::UseThreadsFor(int64_t n_tokens) {
+  pool_.set_active(n_tokens > 1 ? n_threads_batch_ : n_threads_);
 }
 
 namespace {
@@ -63,6 +76,7 @@ const uint8_t* CpuBackend::Packed(const WeightView& w) {
 }
 
 void CpuBackend::MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) {
+  UseThreadsFor(n_tokens);
   if (const uint8_t* packed = Packed(w)) {
     cpu::MatMulRepacked(pool_, cpu::ChooseRepack(w.type, w.n_out, w.n_in, isa_), packed, w.n_out,
                         w.n_in, x, n_tokens, y, act_scratch_);
@@ -117,6 +131,7 @@ void CpuBackend::StoreKv(KvCache& cache, int64_t layer, int64_t pos0, int64_t n_
 
 void CpuBackend::Attention(const KvCache& cache, int64_t layer, int64_t pos0, int64_t n_tokens,
                            const float* q, const AttentionParams& p, float* out) {
+  UseThreadsFor(n_tokens);
   cpu::AttentionArgs a;
   a.n_head = p.n_head;
   a.n_head_kv = p.n_head_kv;

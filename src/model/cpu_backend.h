@@ -15,10 +15,12 @@ namespace ember {
 class CpuBackend : public Backend {
  public:
   // n_threads <= 0: physical cores. isa: normally SelectIsa() (EMBER_CPU_ISA may lower it).
-  explicit CpuBackend(int n_threads = 0, Isa isa = SelectIsa());
+  // n_threads_batch: threads for batches of several tokens (llama.cpp's -tb); <= 0: n_threads.
+  explicit CpuBackend(int n_threads = 0, Isa isa = SelectIsa(), int n_threads_batch = 0);
 
   std::string name() const override;
-  int n_threads() const { return pool_.size(); }
+  int n_threads() const { return n_threads_; }
+  int n_threads_batch() const { return n_threads_batch_; }
   Isa isa() const { return isa_; }
 
   void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) override;
@@ -45,7 +47,11 @@ class CpuBackend : public Backend {
   // keep the row dot products.
   const uint8_t* Packed(const WeightView& w);
 
+  // Threads for the coming work: n_threads for one token, n_threads_batch for a batch.
+  void UseThreadsFor(int64_t n_tokens);
+
   Isa isa_;
+  int n_threads_, n_threads_batch_;
   ThreadPool pool_;
   std::vector<uint8_t> act_scratch_;
 };

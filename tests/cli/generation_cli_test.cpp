@@ -111,6 +111,10 @@ TEST_F(GenerationCli, AFixedSeedRepeatsTheSameTextAtAnyThreadCount) {
   ASSERT_TRUE(a.is_object() && b.is_object() && c.is_object());
   EXPECT_EQ(a["generated_tokens"], b["generated_tokens"]);
   EXPECT_NE(a["generated_tokens"], c["generated_tokens"]);
+  // llama.cpp's -tb: two threads for the prompt, one for decoding; the same tokens.
+  const nlohmann::json d = RunJson(args + "--seed 1234 -t 1 -tb 2");
+  ASSERT_TRUE(d.is_object());
+  EXPECT_EQ(a["generated_tokens"], d["generated_tokens"]);
 }
 
 TEST_F(GenerationCli, SamplerFlagsChangeTheChainAsLlamaCppDoes) {

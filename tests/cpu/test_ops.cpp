@@ -3,7 +3,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <mutex>
 #include <random>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "core/half.h"
@@ -30,6 +33,34 @@ TEST(ThreadPool, ParallelForCoversEveryIndexExactlyOnce) {
     });
   }
   for (auto& h : hits) EXPECT_EQ(h.load(), 50);
+}
+
+// -t / -tb: fewer active threads than the pool holds; every index still runs exactly once, on
+// no more distinct threads than are active.
+TEST(ThreadPool, SetActiveLimitsTheThreadsThatTakePart) {
+  ThreadPool pool(3);
+  for (int active : {1, 2, 3, 1}) {
+    pool.set_active(active);
+    std::vector<std::atomic<int>> hits(2000);
+    std::mutex mu;
+    std::set<std::thread::id> ids;
+    for (int rep = 0; rep < 20; ++rep) {
+      pool.ParallelFor(2000, 3, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+        std::lock_guard<std::mutex> lock(mu);
+        ids.insert(std::this_thread::get_id());
+      });
+    }
+    for (auto& h : hits) ASSERT_EQ(h.load(), 20) << "active " << active;
+    EXPECT_LE(static_cast<int>(ids.size()), active);
+    if (active == 1) {
+      EXPECT_EQ(*ids.begin(), std::this_thread::get_id());
+    }
+  }
+  pool.set_active(0);
+  EXPECT_EQ(pool.active(), 1);
+  pool.set_active(9);
+  EXPECT_EQ(pool.active(), 3);
 }
 
 TEST(RmsNorm, ScalesEachRowToUnitRmsTimesWeight) {

@@ -41,11 +41,14 @@ inline void AddDeviceFlags(CLI::App* cmd, DeviceFlags& f) {
                   "Layers on the GPU, the last ones (99: all, with the output); 0: CPU only");
 }
 
-// `-ngl 99` -> `--ngl 99` before CLI11 sees it.
+// llama.cpp's multi-letter short flags, which CLI11 refuses, rewritten before CLI11 sees them:
+// `-ngl 99` -> `--ngl 99`, `-tb 4` -> `--tb 4`.
 inline void NormalizeLlamaCppFlags(int argc, char** argv) {
   static char kNgl[] = "--ngl";
+  static char kTb[] = "--tb";
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "-ngl") == 0) argv[i] = kNgl;
+    if (std::strcmp(argv[i], "-tb") == 0) argv[i] = kTb;
   }
 }
 

@@ -14,6 +14,9 @@ void AddModelFlags(CLI::App* cmd, ModelFlags& f) {
   cmd->add_option("-m,--model", f.model, "GGUF model (default: models/" + std::string(kDefaultModelFile) + ")");
   cmd->add_option("-c,--ctx-size", f.ctx, "Context size (0: the model's, capped at 4096)")->capture_default_str();
   cmd->add_option("-t,--threads", f.threads, "Threads (0: physical cores)")->capture_default_str();
+  cmd->add_option("--tb,--threads-batch", f.threads_batch,
+                  "Threads for the prompt (batches of tokens; 0: same as --threads); llama.cpp's -tb")
+      ->capture_default_str();
   cmd->add_option("--kv-type", f.kv_type, "KV cache type: f16 or f32")
       ->check(CLI::IsMember({"f16", "f32"}))
       ->capture_default_str();
@@ -46,7 +49,7 @@ LoadedModel LoadForGeneration(const ModelFlags& f, bool show_progress) {
   lm.path = ResolveModelPath(f.model);
   lm.model = Model::Load(lm.path, show_progress);
   lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::FromGguf(lm.model->file()));
-  lm.backend = std::make_unique<CpuBackend>(f.threads);
+  lm.backend = std::make_unique<CpuBackend>(f.threads, SelectIsa(), f.threads_batch);
   SessionOptions so;
   so.n_ctx = f.ctx;
   so.kv_type = f.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;

@@ -27,6 +27,7 @@ struct ModelFlags {
   std::string model;
   int64_t ctx = 0;
   int threads = 0;
+  int threads_batch = 0;  // prompt batches; 0: threads
   std::string kv_type = "f16";
   DeviceFlags device;
 };
