@@ -42,6 +42,10 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // Called once after a model is loaded, before its first forward pass: a backend that keeps
+  // weights in its own layout (the CPU's repacked matrices) makes them now, so the first
+  // prompt does not pay for it. Optional: MatMul must work without it.
+  virtual void PrepareWeights(const Weights& /*w*/) {}
 
   // y (n_tokens, w.n_out) = x (n_tokens, w.n_in) times W^T: one dot product per weight row.
   virtual void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) = 0;

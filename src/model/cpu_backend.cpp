@@ -75,6 +75,13 @@ const uint8_t* CpuBackend::Packed(const WeightView& w) {
   return p.bytes.get();
 }
 
+void CpuBackend::PrepareWeights(const Weights& w) {
+  UseThreadsFor(2);  // the batch thread count: repacking is bulk work
+  for (const WeightView* m : w.Matrices()) Packed(*m);
+  // A tied output matrix is token_embd itself; it is repacked too when its layout applies.
+  if (w.output.valid() && w.output.data == w.token_embd.data) Packed(w.output);
+}
+
 void CpuBackend::MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) {
   UseThreadsFor(n_tokens);
   if (const uint8_t* packed = Packed(w)) {

@@ -23,6 +23,8 @@ class CpuBackend : public Backend {
   int n_threads_batch() const { return n_threads_batch_; }
   Isa isa() const { return isa_; }
 
+  // Repacks every matrix whose type and shape have a repacked layout (cpu/repack.h).
+  void PrepareWeights(const Weights& w) override;
   void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) override;
   void GetRows(const WeightView& w, const int32_t* ids, int64_t n, float* out) override;
   void RmsNorm(const float* x, const float* weight, int64_t n_tokens, int64_t n, float eps,

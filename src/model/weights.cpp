@@ -148,6 +148,17 @@ Weights Weights::FromGguf(const GgufFile& f, const ModelConfig& c) {
   return w;
 }
 
+std::vector<const WeightView*> Weights::Matrices() const {
+  std::vector<const WeightView*> m;
+  if (output.valid() && output.data != token_embd.data) m.push_back(&output);
+  for (const LayerWeights& l : layers) {
+    for (const WeightView* v : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) {
+      if (v->valid()) m.push_back(v);
+    }
+  }
+  return m;
+}
+
 uint64_t Weights::BytesPerToken() const {
   uint64_t n = output.bytes() + output_norm.bytes();
   for (const LayerWeights& l : layers) {

@@ -79,6 +79,8 @@ struct Weights {
   // expected. Reads no weight. Missing tensors are an ember::Error listing them (all of them, up
   // to a dozen names); a misshapen one an error naming it and both shapes.
   static Weights FromGguf(const GgufFile& file, const ModelConfig& config);
+  // Every matrix of the model once (the output only when it is not token_embd).
+  std::vector<const WeightView*> Matrices() const;
   // Bytes of weights read to produce one token (every matrix once; the embedding row is tiny).
   uint64_t BytesPerToken() const;
 };

@@ -207,6 +207,7 @@ void Run(const BenchOptions& o) {
     so.n_ctx = max_tokens;
     auto gpu = UseDevice(o.device, *model, so, false);
     if (gpu) backend_name = "CUDA";
+    if (!gpu) cpu.PrepareWeights(model->weights());  // repacking is load work, as in llama-bench
     Session session(*model, cpu, so);
     for (int p : o.n_prompt) {
       if (p > 0) rows.push_back(RunPrompt(session, p, o.reps, cpu.n_threads(), c.n_vocab, rng));

@@ -54,6 +54,7 @@ LoadedModel LoadForGeneration(const ModelFlags& f, bool show_progress) {
   so.n_ctx = f.ctx;
   so.kv_type = f.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
   lm.gpu = UseDevice(f.device, *lm.model, so, show_progress);
+  if (!lm.gpu) lm.backend->PrepareWeights(lm.model->weights());
   lm.session = std::make_unique<Session>(*lm.model, *lm.backend, so);
   lm.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return lm;
