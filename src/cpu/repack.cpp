@@ -55,6 +55,7 @@ void RepackGroups(RepackLayout l, const uint8_t* src, uint64_t row_bytes, int64_
                   int64_t g0, int64_t g1, uint8_t* dst) {
   switch (l) {
     case RepackLayout::kQ4_0x8: return q4_0x8::RepackGroups(src, row_bytes, n_in, g0, g1, dst);
+    case RepackLayout::kQ4Kx8: return q4kx8::RepackGroups(src, row_bytes, n_in, g0, g1, dst);
     default: Fail("repack: layout {} is not built", RepackLayoutName(l));
   }
 }
@@ -63,6 +64,7 @@ void Groups(RepackLayout l, const uint8_t* packed, int64_t n_in, int64_t g0, int
             const uint8_t* act, uint64_t act_bytes, int64_t n_tok, float* y, int64_t ldy) {
   switch (l) {
     case RepackLayout::kQ4_0x8: return q4_0x8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy);
+    case RepackLayout::kQ4Kx8: return q4kx8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy);
     default: Fail("repack: layout {} is not built", RepackLayoutName(l));
   }
 }
@@ -83,6 +85,7 @@ RepackLayout ChooseRepack(GgmlType type, int64_t n_out, int64_t n_in, Isa isa) {
     return RepackLayout::kNone;
   }
   if (type == GgmlType::Q4_0 && n_in % kQK4_0 == 0) return RepackLayout::kQ4_0x8;
+  if (type == GgmlType::Q4_K && n_in % kQK_K == 0) return RepackLayout::kQ4Kx8;
   return RepackLayout::kNone;
 }
 
@@ -90,7 +93,8 @@ uint64_t RepackedBytes(RepackLayout l, int64_t n_out, int64_t n_in) {
   const auto rows = static_cast<uint64_t>(n_out);
   switch (l) {
     case RepackLayout::kQ4_0x8: return rows * static_cast<uint64_t>(n_in / kQK4_0) * sizeof(BlockQ4_0);
-    case RepackLayout::kQ4Kx8: return rows * static_cast<uint64_t>(n_in / kQK_K) * sizeof(BlockQ4K);
+    // 8 rows' blocks (1152 bytes) plus 32 for the scales and mins stored a byte each.
+    case RepackLayout::kQ4Kx8: return rows / 8 * static_cast<uint64_t>(n_in / kQK_K) * (8 * sizeof(BlockQ4K) + 32);
     case RepackLayout::kNone: break;
   }
   Fail("repack: no layout");

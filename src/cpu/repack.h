@@ -2,15 +2,19 @@
 // sit side by side, so that one pass over a block position computes 8 rows at once -- the
 // integer sums of the 8 rows land in the 8 lanes of one vector, and each block costs one float
 // multiply-add for all 8 rows instead of one per row. The copy is made once per matrix (on first
-// use; model/weights.h's WeightPack holds it) and is the size of the original.
+// use; model/weights.h's WeightPack holds it) and is the size of the original (Q4_0), or 1/36
+// larger (Q4_K: its 6-bit sub-block scales and mins stored decoded, a byte each).
 //
 // The arithmetic is llama.cpp's for its repacked CPU layouts on AVX2 (ggml-cpu/repack.cpp:
 // Q4_0 as "q4_0_8x8", Q4_K as "q4_K_8x8"), which llama.cpp uses by default for these types
 // whenever the row count is a multiple of 8: for every row and token, the exact integer sum of a
 // block (or, for Q4_K, of each sub-block times its scale) is converted to float and added with
 // one fused multiply-add of (weight scale x activation scale), blocks in order. So ember's
-// results for these types are llama.cpp's bits, and the same for one token (decode) as for a
-// batch (prefill). These are not the bits of the row dot products in dot.h (which keep 8 partial
+// results for these types are llama.cpp's bits. For Q4_0 they are the same for one token
+// (decode) as for a batch (prefill); for Q4_K llama.cpp's batch kernel (gemm, used for the first
+// n_tok - n_tok % 4 tokens of a batch) adds once per pair of sub-blocks and its one-token kernel
+// (gemv: decode and the batch's last n_tok % 4 tokens) once per super-block, and ember does the
+// same split. These are not the bits of the row dot products in dot.h (which keep 8 partial
 // lanes per row), hence the layout is chosen per matrix, and EMBER_NO_REPACK=1 turns it off.
 #pragma once
 
@@ -35,7 +39,7 @@ const char* RepackLayoutName(RepackLayout l);
 // kNone (the row dot products). kNone for the scalar ISA and when EMBER_NO_REPACK is set.
 RepackLayout ChooseRepack(GgmlType type, int64_t n_out, int64_t n_in, Isa isa);
 
-// Bytes of the repacked copy (the same as the original's for both layouts).
+// Bytes of the repacked copy (the original's for Q4_0, 148/144 of it for Q4_K).
 uint64_t RepackedBytes(RepackLayout l, int64_t n_out, int64_t n_in);
 
 // Writes the repacked copy of the matrix at `src` (n_out rows, row_bytes apart) into `dst`
@@ -66,8 +70,11 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
 }  // namespace q4kx8
 
 // Scalar references of the layouts' arithmetic on the ORIGINAL blocks (one row, one activation
-// row): what each (row, token) result of Groups must equal bit for bit.
+// row): what each (row, token) result of Groups must equal bit for bit. Q4_K has two float orders:
+// ReferenceQ4Kx8TiledDot for the first n_tok - n_tok % 4 tokens of a batch, ReferenceQ4Kx8Dot for
+// the others (decode included).
 float ReferenceQ4_0x8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
 float ReferenceQ4Kx8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
+float ReferenceQ4Kx8TiledDot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
 
 }  // namespace ember::cpu

@@ -1,7 +1,8 @@
 // The repacked layouts (cpu/repack.h): every (row, token) result of MatMulRepacked must be the
 // same float, bit for bit, as the layout's scalar reference on the original blocks (llama.cpp's
-// float steps for that layout), for one token (decode) and for batches (prefill: tiles of 4
-// tokens, a remainder, token chunks), on weights of random bytes, through a pool of 3 threads.
+// float steps for that layout: for Q4_K one order for whole tiles of 4 tokens, another for the
+// remainder and decode), for one token (decode) and for batches (prefill: tiles of 4 tokens, a
+// remainder, token chunks), on weights of random bytes, through a pool of 3 threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -19,14 +20,19 @@
 namespace ember::cpu {
 namespace {
 
+using Reference = float (*)(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
+
 struct LayoutCase {
   GgmlType type;
   RepackLayout layout;
-  float (*reference)(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
+  Reference reference;        // decode, and the last n_tok % 4 tokens of a batch
+  Reference tiled_reference;  // the first n_tok - n_tok % 4 tokens of a batch
+  uint64_t packed_bytes_per_256;  // bytes of the repacked copy per row and 256 elements
 };
 
 const LayoutCase kCases[] = {
-    {GgmlType::Q4_0, RepackLayout::kQ4_0x8, ReferenceQ4_0x8Dot},
+    {GgmlType::Q4_0, RepackLayout::kQ4_0x8, ReferenceQ4_0x8Dot, ReferenceQ4_0x8Dot, 144},
+    {GgmlType::Q4_K, RepackLayout::kQ4Kx8, ReferenceQ4Kx8Dot, ReferenceQ4Kx8TiledDot, 148},
 };
 
 bool Avx2() { return ClampIsa(Isa::kAvx2) == Isa::kAvx2 && avx2::Compiled(); }
@@ -69,16 +75,26 @@ TEST(Repack, ChoosesTheLayoutOnlyWhereItApplies) {
   EXPECT_EQ(ChooseRepack(GgmlType::Q4_0, 64, 256, Isa::kAvx2), RepackLayout::kQ4_0x8);
   EXPECT_EQ(ChooseRepack(GgmlType::Q4_0, 60, 256, Isa::kAvx2), RepackLayout::kNone);  // rows % 8
   EXPECT_EQ(ChooseRepack(GgmlType::Q4_0, 64, 256, Isa::kScalar), RepackLayout::kNone);
+  EXPECT_EQ(ChooseRepack(GgmlType::Q4_K, 64, 256, Isa::kAvx2), RepackLayout::kQ4Kx8);
+  EXPECT_EQ(ChooseRepack(GgmlType::Q4_K, 36, 256, Isa::kAvx2), RepackLayout::kNone);  // rows % 8
+  EXPECT_EQ(ChooseRepack(GgmlType::Q4_K, 64, 256, Isa::kScalar), RepackLayout::kNone);
+  EXPECT_EQ(ChooseRepack(GgmlType::Q5_K, 64, 256, Isa::kAvx2), RepackLayout::kNone);
   EXPECT_EQ(ChooseRepack(GgmlType::Q4_1, 64, 256, Isa::kAvx2), RepackLayout::kNone);
   EXPECT_EQ(ChooseRepack(GgmlType::Q8_0, 64, 256, Isa::kAvx2), RepackLayout::kNone);
 }
 
-TEST(Repack, RepackedCopyIsTheSizeOfTheOriginal) {
+// Q4_0's copy is the size of the original; Q4_K's holds its 6-bit scales and mins a byte each,
+// 32 bytes more per 8 blocks (1152 bytes): under 3% more memory.
+TEST(Repack, RepackedCopyIsTheOriginalSizeOrAtMostThreePercentMore) {
   for (const LayoutCase& c : kCases) {
     const int64_t n_in = 512, n_out = 24;
-    EXPECT_EQ(RepackedBytes(c.layout, n_out, n_in), *RowBytes(c.type, n_in) * n_out)
-        << RepackLayoutName(c.layout);
+    const uint64_t original = *RowBytes(c.type, n_in) * n_out;
+    const uint64_t packed = RepackedBytes(c.layout, n_out, n_in);
+    EXPECT_EQ(packed, c.packed_bytes_per_256 * (n_in / 256) * n_out) << RepackLayoutName(c.layout);
+    EXPECT_GE(packed, original) << RepackLayoutName(c.layout);
+    EXPECT_LE(packed, original * 103 / 100) << RepackLayoutName(c.layout);
   }
+  EXPECT_EQ(RepackedBytes(RepackLayout::kQ4_0x8, 24, 512), *RowBytes(GgmlType::Q4_0, 512) * 24);
 }
 
 TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
@@ -89,7 +105,7 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
   // Rows: one group, several, many; tokens: decode, under a tile, tiles + remainder, and a
   // batch long enough to span several token chunks (192 KiB of activations each).
   const Shape shapes[] = {{256, 8, 1}, {256, 24, 3}, {768, 40, 4}, {512, 16, 9},
-                          {2816, 64, 7}, {256, 8, 900}};
+                          {2816, 64, 7}, {256, 8, 902}};
   for (const LayoutCase& c : kCases) {
     const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
     for (const Shape& s : shapes) {
@@ -107,7 +123,8 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
       for (int64_t t = 0; t < s.n_tok; ++t) {
         k.quantize(x.data() + t * s.n_in, act.data(), s.n_in);
         for (int64_t r = 0; r < s.n_out; ++r) {
-          const float want = c.reference(s.n_in, w.data() + r * rb, act.data());
+          const Reference ref = t < s.n_tok - s.n_tok % 4 ? c.tiled_reference : c.reference;
+          const float want = ref(s.n_in, w.data() + r * rb, act.data());
           const float got = y[t * s.n_out + r];
           if (std::memcmp(&want, &got, 4) != 0 && ++mismatches <= 5) {
             ADD_FAILURE() << RepackLayoutName(c.layout) << " n_in " << s.n_in << " n_out " << s.n_out
@@ -133,9 +150,11 @@ TEST(Repack, ReferenceAgreesWithTheRowDotProductToRounding) {
     const auto x = RandomActs(rng, n_in);
     std::vector<uint8_t> act(ActRowBytes(k, n_in));
     k.quantize(x.data(), act.data(), n_in);
-    const float ref = c.reference(n_in, w.data(), act.data());
     const float dot = k.dot(n_in, w.data(), act.data());
-    EXPECT_NEAR(ref, dot, 1e-4f * (std::fabs(dot) + 1.0f)) << RepackLayoutName(c.layout);
+    for (const Reference ref : {c.reference, c.tiled_reference}) {
+      EXPECT_NEAR(ref(n_in, w.data(), act.data()), dot, 1e-4f * (std::fabs(dot) + 1.0f))
+          << RepackLayoutName(c.layout);
+    }
   }
 }
 

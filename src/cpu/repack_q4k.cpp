@@ -1,0 +1,263 @@
+// Q4_K in groups of 8 interleaved rows (repack.h), AVX2.
+//
+// Layout: for group g (rows 8g..8g+7) and super-block b, 1184 bytes at ((g * nb) + b) * 1184
+// (the 8 original blocks are 1152 bytes; the 32 more hold the 6-bit scales and mins decoded):
+//   [0, 16)      the 8 rows' F16 d
+//   [16, 32)     the 8 rows' F16 dmin
+//   [32, 96)     scales, one byte each: byte 8 s + r = scale of sub-block s of row r
+//   [96, 160)    mins, one byte each: byte 16 p + 2 r + k = min of sub-block 2p+k of row r
+//   [160, 1184)  codes: for sub-block pair p and v = 0..7, 32 bytes at 160 + 32 (8p + v) whose
+//                32-bit lane r holds bytes qs[32p + 4v .. 32p + 4v + 3] of row r.
+// The low nibbles of vector (p, v) are elements 64p + 4v .. +3 of each row (sub-block 2p), the
+// high nibbles elements 64p + 32 + 4v .. +3 (sub-block 2p+1): one AND (and one shift) gives 8
+// rows' codes with row r in lane r, multiplied against 4 activation bytes broadcast to every lane.
+// The scales of a sub-block widen (one unpack, one zero-extension) to the int16 pair (sc, sc) of
+// lane r, so one madd gives sc x (integer sum of the sub-block) in int32 for all 8 rows; the mins
+// widen to (min[2p], min[2p+1]) pairs that one madd multiplies with the activation's sums of the
+// two sub-blocks.
+//
+// Float steps (llama.cpp's q4_K_8x8_q8_K on AVX2), per row and token, with D = d_w x d_a and
+// M = dmin_w x d_a for each super-block:
+//   decode and the last n_tok % 4 tokens of a batch (its gemv): one fused multiply-add per
+//     super-block, acc += float(sum over the 8 sub-blocks of sc x isum) x D, and likewise
+//     acc_min += float(sum of min x bsum) x M;
+//   the first n_tok - n_tok % 4 tokens of a batch (its gemm, tiles of 4 tokens): the same, but
+//     one pair of multiply-adds per sub-block PAIR (4 per super-block), in pair order;
+//   the result is acc - acc_min.
+// The integers are exact either way (each int16 lane of 8 maddubs sums <= 8 x 2 x 15 x 127).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "cpu/repack.h"
+#include "quant/blocks.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EMBER_REPACK_AVX2 1
+#define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+namespace ember::cpu {
+namespace {
+
+constexpr uint64_t kGroupBlockBytes = 1184;
+constexpr uint64_t kScalesAt = 32, kMinsAt = 96, kCodesAt = 160;
+static_assert(kCodesAt + 8 * kQK_K / 2 == kGroupBlockBytes);
+
+// The 8 six-bit scales and mins of a Q4_K block (the packing of ggml's get_scale_min_k4).
+void ScalesAndMins(const uint8_t* s, uint8_t* sc, uint8_t* m) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = s[j] & 63;
+    m[j] = s[j + 4] & 63;
+  }
+  for (int j = 4; j < 8; ++j) {
+    sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
+    m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
+// The scalar definition of both float orders (see the header comment).
+float Reference(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row, bool per_pair) {
+  const int64_t nb = n_in / kQK_K;
+  const auto* w = reinterpret_cast<const BlockQ4K*>(w_row);
+  const auto* a = reinterpret_cast<const BlockQ8K*>(act_row);
+  float acc = 0.0f, acc_min = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t sc[8], mn[8];
+    ScalesAndMins(w[b].scales, sc, mn);
+    const float scale = HalfToFloat(w[b].d) * a[b].d;
+    const float min_scale = HalfToFloat(w[b].dmin) * a[b].d;
+    int32_t isum = 0, imin = 0;
+    for (int p = 0; p < 4; ++p) {
+      int32_t ip = 0, mp = 0;
+      for (int k = 0; k < 2; ++k) {
+        const int s = 2 * p + k;
+        int32_t sub = 0;
+        for (int i = 0; i < 32; ++i) {
+          const uint8_t q = w[b].qs[32 * p + i];
+          sub += (k == 0 ? q & 0x0F : q >> 4) * a[b].qs[32 * s + i];
+        }
+        ip += sc[s] * sub;
+        mp += mn[s] * (a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]);
+      }
+      if (per_pair) {
+        acc = std::fma(static_cast<float>(ip), scale, acc);
+        acc_min = std::fma(static_cast<float>(mp), min_scale, acc_min);
+      } else {
+        isum += ip;
+        imin += mp;
+      }
+    }
+    if (!per_pair) {
+      acc = std::fma(static_cast<float>(isum), scale, acc);
+      acc_min = std::fma(static_cast<float>(imin), min_scale, acc_min);
+    }
+  }
+  return acc - acc_min;
+}
+
+#if defined(EMBER_REPACK_AVX2)
+
+EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Rows 8g..8g+7 of the group at `gp` against kT tokens: y[t][r] for the group's rows. kPerPair
+// selects the batch (gemm) float order, else the decode (gemv) order.
+template <int kT, bool kPerPair>
+EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, float* const* y) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[kT], acc_min[kT];
+  for (int t = 0; t < kT; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gp + static_cast<uint64_t>(b) * kGroupBlockBytes;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const __m256 dminw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+    const BlockQ8K* a[kT];
+    __m256 scale[kT], min_scale[kT];
+    alignas(16) int32_t bsum_pairs[kT][4];  // int16 (sum of sub-block 2p, of 2p+1) in pair p
+    __m256i isum[kT], imin[kT];
+    for (int t = 0; t < kT; ++t) {
+      a[t] = reinterpret_cast<const BlockQ8K*>(act[t]) + b;
+      const __m256 da = _mm256_set1_ps(a[t]->d);
+      scale[t] = _mm256_mul_ps(dw, da);
+      min_scale[t] = _mm256_mul_ps(dminw, da);
+      const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t]->bsums));
+      const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t]->bsums + 8));
+      _mm_store_si128(reinterpret_cast<__m128i*>(bsum_pairs[t]), _mm_hadd_epi16(lo, hi));
+      isum[t] = imin[t] = _mm256_setzero_si256();
+    }
+    for (int p = 0; p < 4; ++p) {
+      const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
+      const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8));
+      const __m256i sc_hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sc8, sc8));
+      const __m256i mins = _mm256_cvtepu8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kMinsAt + 16 * p)));
+      const uint8_t* codes = blk + kCodesAt + 256 * p;
+      __m256i s_lo[kT], s_hi[kT];
+      for (int t = 0; t < kT; ++t) s_lo[t] = s_hi[t] = _mm256_setzero_si256();
+      for (int v = 0; v < 8; ++v) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
+        const __m256i lo = _mm256_and_si256(raw, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        for (int t = 0; t < kT; ++t) {
+          const int8_t* q = a[t]->qs + 64 * p + 4 * v;
+          const __m256i plo = _mm256_maddubs_epi16(lo, Broadcast4(q));
+          const __m256i phi = _mm256_maddubs_epi16(hi, Broadcast4(q + 32));
+          s_lo[t] = _mm256_add_epi16(s_lo[t], plo);
+          s_hi[t] = _mm256_add_epi16(s_hi[t], phi);
+        }
+      }
+      for (int t = 0; t < kT; ++t) {
+        const __m256i ip = _mm256_add_epi32(_mm256_madd_epi16(s_lo[t], sc_lo), _mm256_madd_epi16(s_hi[t], sc_hi));
+        const __m256i mp = _mm256_madd_epi16(mins, _mm256_set1_epi32(bsum_pairs[t][p]));
+        if constexpr (kPerPair) {
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ip), scale[t], acc[t]);
+          acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mp), min_scale[t], acc_min[t]);
+        } else {
+          isum[t] = _mm256_add_epi32(isum[t], ip);
+          imin[t] = _mm256_add_epi32(imin[t], mp);
+        }
+      }
+    }
+    if constexpr (!kPerPair) {
+      for (int t = 0; t < kT; ++t) {
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), scale[t], acc[t]);
+        acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin[t]), min_scale[t], acc_min[t]);
+      }
+    }
+  }
+  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y[t], _mm256_sub_ps(acc[t], acc_min[t]));
+}
+
+EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
+                           const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
+                           int64_t ldy) {
+  const int64_t nb = n_in / kQK_K;
+  const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
+  // llama.cpp's split: whole tiles of 4 from the first token take the batch order, the rest the
+  // decode order. Token chunks (a multiple of 4, so the tiles stay aligned) keep ~192 KiB of
+  // activations in L2 while every group passes over them.
+  const int64_t n_tiled = n_tok - n_tok % 4;
+  const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
+  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+    const int64_t c1 = std::min(n_tok, c0 + chunk);
+    for (int64_t g = g0; g < g1; ++g) {
+      const uint8_t* gp = packed + static_cast<uint64_t>(g) * group_bytes;
+      int64_t t = c0;
+      for (; t + 4 <= std::min(c1, n_tiled); t += 4) {
+        const uint8_t* a[4];
+        float* out[4];
+        for (int i = 0; i < 4; ++i) {
+          a[i] = act + static_cast<uint64_t>(t + i) * act_row_bytes;
+          out[i] = y + (t + i) * ldy + 8 * g;
+        }
+        Tile<4, true>(gp, nb, a, out);
+      }
+      for (; t < c1; ++t) {
+        const uint8_t* a[1] = {act + static_cast<uint64_t>(t) * act_row_bytes};
+        float* out[1] = {y + t * ldy + 8 * g};
+        Tile<1, false>(gp, nb, a, out);
+      }
+    }
+  }
+}
+
+#endif  // EMBER_REPACK_AVX2
+
+}  // namespace
+
+namespace q4kx8 {
+
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
+                  uint8_t* dst) {
+  const int64_t nb = n_in / kQK_K;
+  for (int64_t g = g0; g < g1; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + static_cast<uint64_t>(g * nb + b) * kGroupBlockBytes;
+      for (int r = 0; r < 8; ++r) {
+        const auto* blk = reinterpret_cast<const BlockQ4K*>(src + static_cast<uint64_t>(8 * g + r) * row_bytes) + b;
+        std::memcpy(out + 2 * r, &blk->d, 2);
+        std::memcpy(out + 16 + 2 * r, &blk->dmin, 2);
+        uint8_t sc[8], mn[8];
+        ScalesAndMins(blk->scales, sc, mn);
+        for (int s = 0; s < 8; ++s) {
+          out[kScalesAt + 8 * s + r] = sc[s];
+          out[kMinsAt + 16 * (s / 2) + 2 * r + s % 2] = mn[s];
+        }
+        for (int p = 0; p < 4; ++p) {
+          for (int v = 0; v < 8; ++v) {
+            std::memcpy(out + kCodesAt + 32 * (8 * p + v) + 4 * r, blk->qs + 32 * p + 4 * v, 4);
+          }
+        }
+      }
+    }
+  }
+}
+
+void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy) {
+#if defined(EMBER_REPACK_AVX2)
+  GroupsAvx2(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+#else
+  (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy;
+  EMBER_CHECK(false);  // ChooseRepack never picks a layout without the AVX2 kernels
+#endif
+}
+
+}  // namespace q4kx8
+
+float ReferenceQ4Kx8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row) {
+  return Reference(n_in, w_row, act_row, /*per_pair=*/false);
+}
+
+float ReferenceQ4Kx8TiledDot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row) {
+  return Reference(n_in, w_row, act_row, /*per_pair=*/true);
+}
+
+}  // namespace ember::cpu
