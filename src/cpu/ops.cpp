@@ -8,6 +8,12 @@
 #include "core/half.h"
 #include "cpu/gemm.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EMBER_OPS_AVX2 1
+#define EMBER_AVX2 __attribute__((target("avx2,fma")))
+#endif
+
 namespace ember::cpu {
 
 void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64_t n_tokens,
@@ -142,6 +148,75 @@ float ExpGgml(float x) {
   return std::fma(s2, j, s2) * s1;
 }
 
+namespace {
+
+#if defined(EMBER_OPS_AVX2)
+bool HaveAvx2() {
+  static const bool have = DetectIsa() != Isa::kScalar;
+  return have;
+}
+
+// ExpGgml on 8 lanes: the same steps (ggml_v_expf's), so the same bits; lanes outside the
+// fast range (|n| > 126, results near overflow or underflow) are redone one at a time.
+EMBER_AVX2 inline __m256 Exp8(__m256 x) {
+  const __m256 r = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+  const __m256 n = _mm256_sub_ps(z, r);
+  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+  const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+  const __m256 u = _mm256_mul_ps(b, b);
+  const __m256 j = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                      _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+  __m256 res = _mm256_fmadd_ps(j, k, k);
+  const __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+  if (_mm256_movemask_ps(big) != 0) {
+    alignas(32) float xs[8], rs[8];
+    _mm256_store_ps(xs, x);
+    _mm256_store_ps(rs, res);
+    const int mask = _mm256_movemask_ps(big);
+    for (int l = 0; l < 8; ++l) {
+      if (mask & (1 << l)) rs[l] = ExpGgml(xs[l]);
+    }
+    res = _mm256_load_ps(rs);
+  }
+  return res;
+}
+
+EMBER_AVX2 int64_t ExpShiftedAvx2(float* x, int64_t n, float shift) {
+  int64_t i = 0;
+  const __m256 s = _mm256_set1_ps(shift);
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(x + i, Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
+  }
+  return i;
+}
+
+EMBER_AVX2 int64_t SwiGluAvx2(const float* gate, const float* up, int64_t n8, float* out) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n8; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 ex = Exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, ex)), _mm256_loadu_ps(up + i)));
+  }
+  return i;
+}
+#endif
+
+}  // namespace
+
+void ExpShifted(float* x, int64_t n, float shift) {
+  int64_t i = 0;
+#if defined(EMBER_OPS_AVX2)
+  if (HaveAvx2()) i = ExpShiftedAvx2(x, n, shift);
+#endif
+  for (; i < n; ++i) x[i] = ExpGgml(x[i] - shift);
+}
+
 // Mirrors llama.cpp's CPU attention without flash attention, operation for operation, so that
 // the result is bit-identical (its F16 cache path): kq = K q with q rounded to F16 (tinyBLAS
 // lane order), kq * scale, softmax with ggml_v_expf summed per 8 positions into a double,
@@ -199,7 +274,7 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
       const int64_t block0 = first / 8 * 8;
       const int64_t block_end = (p + 1 + 7) / 8 * 8;
       for (int64_t j = block0; j < first; ++j) e[j] = 0.0f;
-      for (int64_t j = first; j <= p; ++j) e[j] = ExpGgml(e[j] - max);
+      ExpShifted(e.data() + first, p + 1 - first, max);
       for (int64_t j = p + 1; j < block_end; ++j) e[j] = 0.0f;
       double sum = 0.0;
       for (int64_t j = block0; j < block_end; j += 8) sum += static_cast<double>(Tree8(&e[j]));
@@ -239,7 +314,11 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
   // ggml_vec_swiglu_f32: x / (1 + ggml_v_expf(-x)) * up in blocks of 8, expf for the tail.
   const int64_t n8 = n / 8 * 8;
-  for (int64_t i = 0; i < n; ++i) {
+  int64_t i0 = 0;
+#if defined(EMBER_OPS_AVX2)
+  if (HaveAvx2()) i0 = SwiGluAvx2(gate, up, n8, out);  // the same steps 8 at a time
+#endif
+  for (int64_t i = i0; i < n; ++i) {
     const float g = gate[i];
     const float ex = i < n8 ? ExpGgml(0.0f - g) : std::exp(-g);
     out[i] = g / (1.0f + ex) * up[i];

@@ -68,6 +68,8 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
 
 // exp(x) exactly as ggml's AVX2 ggml_v_expf computes it (softmax must match bit for bit).
 float ExpGgml(float x);
+// x[i] = ExpGgml(x[i] - shift), 8 lanes at a time where the CPU has AVX2 (the same bits).
+void ExpShifted(float* x, int64_t n, float shift);
 
 // out[i] = silu(gate[i]) * up[i] (out may alias gate).
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out);

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <set>
@@ -138,6 +140,44 @@ TEST(SwiGlu, IsSiluOfGateTimesUp) {
   SwiGlu(g.data(), u.data(), static_cast<int64_t>(g.size()), out.data());
   for (size_t i = 0; i < g.size(); ++i) {
     EXPECT_NEAR(out[i], g[i] / (1 + std::exp(-g[i])) * u[i], 1e-5 * std::fabs(u[i] * g[i]) + 1e-6);
+  }
+}
+
+// The 8-lane exp (softmax) and SwiGLU are the one-lane steps done 8 at a time: the same bits,
+// including the lanes that leave the fast range (overflow, underflow, infinities, NaN).
+TEST(ExpShifted, GivesExpGgmlsBitsInEveryLane) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> wide(-120.0f, 100.0f);
+  std::vector<float> x(4099);
+  for (float& v : x) v = wide(rng);
+  const float specials[] = {-INFINITY, INFINITY, NAN, 0.0f, -0.0f, 88.7f, 89.0f, -87.4f, -103.9f,
+                            -104.0f, 87.33f, -150.0f, 1e-30f, -1e-30f};
+  for (size_t i = 0; i < std::size(specials); ++i) x[i * 37] = specials[i];
+  for (float shift : {0.0f, 3.5f, -2.0f}) {
+    std::vector<float> got = x;
+    ExpShifted(got.data(), static_cast<int64_t>(got.size()), shift);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float want = ExpGgml(x[i] - shift);
+      ASSERT_EQ(std::memcmp(&got[i], &want, 4), 0) << "x " << x[i] << " shift " << shift;
+    }
+  }
+}
+
+TEST(SwiGlu, EveryLaneHasTheOneLaneStepsBits) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> nd(0.0f, 6.0f);
+  for (int64_t n : {1, 7, 8, 9, 64, 1003}) {
+    std::vector<float> g(static_cast<size_t>(n)), u(static_cast<size_t>(n)), out(g.size());
+    for (auto& v : g) v = nd(rng);
+    for (auto& v : u) v = nd(rng);
+    if (n > 5) g[5] = -200.0f;  // exp overflows to inf: silu gives -0
+    SwiGlu(g.data(), u.data(), n, out.data());
+    const int64_t n8 = n / 8 * 8;
+    for (int64_t i = 0; i < n; ++i) {
+      const float ex = i < n8 ? ExpGgml(0.0f - g[i]) : std::exp(-g[i]);
+      const float want = g[i] / (1.0f + ex) * u[i];
+      ASSERT_EQ(std::memcmp(&out[i], &want, 4), 0) << "n " << n << " i " << i;
+    }
   }
 }
 
