@@ -61,6 +61,62 @@ void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64
   });
 }
 
+void MatVecShared(ThreadPool& pool, Isa isa, std::span<const MatVecJob> jobs, const float* x,
+                  std::vector<uint8_t>& scratch) {
+  if (jobs.empty()) return;
+  const int64_t n_in = jobs[0].w.n_in;
+  // One converted copy of x per activation type (at most a few: Q8_0, Q8_1, Q8_K, ...).
+  struct Act {
+    GgmlType type;
+    uint64_t offset;
+  };
+  std::vector<Act> acts;
+  std::vector<size_t> act_of(jobs.size());
+  std::vector<const DotKernel*> kernels(jobs.size());
+  uint64_t act_total = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    EMBER_CHECK(jobs[j].w.n_in == n_in);
+    kernels[j] = &GetDotKernel(jobs[j].w.type, isa);
+    size_t a = 0;
+    while (a < acts.size() && acts[a].type != kernels[j]->act_type) ++a;
+    if (a == acts.size()) {
+      acts.push_back({kernels[j]->act_type, act_total});
+      act_total += (ActRowBytes(*kernels[j], n_in) + 63) / 64 * 64;
+    }
+    act_of[j] = a;
+  }
+  scratch.resize(act_total);
+  std::vector<bool> converted(acts.size(), false);
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (!converted[act_of[j]]) {
+      kernels[j]->quantize(x, scratch.data() + acts[act_of[j]].offset, n_in);
+      converted[act_of[j]] = true;
+    }
+  }
+  // Blocks of 16 rows over all matrices, in order.
+  constexpr int64_t kRowBlock = 16;
+  std::vector<int64_t> first_block(jobs.size() + 1, 0);
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    first_block[j + 1] = first_block[j] + (jobs[j].w.n_out + kRowBlock - 1) / kRowBlock;
+  }
+  const int64_t n_blocks = first_block.back();
+  const int64_t grain = std::max<int64_t>(1, n_blocks / (8 * pool.size()));
+  pool.ParallelFor(n_blocks, grain, [&](int64_t b0, int64_t b1) {
+    size_t j = static_cast<size_t>(std::upper_bound(first_block.begin(), first_block.end(), b0) -
+                                   first_block.begin()) - 1;
+    for (int64_t b = b0; b < b1; ++b) {
+      while (b >= first_block[j + 1]) ++j;
+      const MatrixRef& w = jobs[j].w;
+      const uint8_t* act = scratch.data() + acts[act_of[j]].offset;
+      const int64_t r0 = (b - first_block[j]) * kRowBlock;
+      const int64_t r1 = std::min(w.n_out, r0 + kRowBlock);
+      for (int64_t r = r0; r < r1; ++r) {
+        jobs[j].y[r] = kernels[j]->dot(n_in, w.data + static_cast<uint64_t>(r) * w.row_bytes, act);
+      }
+    }
+  });
+}
+
 void RmsNorm(const float* x, const float* weight, int64_t rows, int64_t n, float eps, float* y) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * n;

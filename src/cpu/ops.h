@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "cpu/cpu_features.h"
@@ -28,6 +29,16 @@ struct MatrixRef {
 inline constexpr int64_t kGemmMinTokens = 2;
 void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64_t n_tokens,
             float* y, std::vector<uint8_t>& scratch);
+
+// Several matrices (the same n_in) times one token x: y_j = W_j x, each result the same bits as
+// MatMul's. Matrices sharing an activation type share one converted copy of x, and every row of
+// every matrix goes through one ParallelFor: one start and one barrier instead of one per matrix.
+struct MatVecJob {
+  MatrixRef w;
+  float* y;
+};
+void MatVecShared(ThreadPool& pool, Isa isa, std::span<const MatVecJob> jobs, const float* x,
+                  std::vector<uint8_t>& scratch);
 
 // y (rows, n) = x / sqrt(mean(x^2) + eps) * weight (weight may be null: no scaling).
 void RmsNorm(const float* x, const float* weight, int64_t rows, int64_t n, float eps, float* y);

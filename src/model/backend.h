@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "model/kv_cache.h"
@@ -49,6 +50,13 @@ class Backend {
 
   // y (n_tokens, w.n_out) = x (n_tokens, w.n_in) times W^T: one dot product per weight row.
   virtual void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) = 0;
+  // ys[i] = x times ws[i]^T for several matrices that read the same input (q/k/v, gate/up):
+  // the results are those of MatMul on each; a backend may share the input's conversion and
+  // the threads' start and finish among them (decode runs hundreds of small products a token).
+  virtual void MatMulShared(std::span<const WeightView* const> ws, const float* x,
+                            int64_t n_tokens, std::span<float* const> ys) {
+    for (size_t i = 0; i < ws.size(); ++i) MatMul(*ws[i], x, n_tokens, ys[i]);
+  }
   // out (n, w.n_in): rows ids[0..n) of w dequantized to F32 (embedding lookup).
   virtual void GetRows(const WeightView& w, const int32_t* ids, int64_t n, float* out) = 0;
   // y (n_tokens, n) = x / rms(x) * weight, per row.

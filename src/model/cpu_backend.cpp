@@ -93,6 +93,25 @@ void CpuBackend::MatMul(const WeightView& w, const float* x, int64_t n_tokens, f
   cpu::MatMul(pool_, isa_, m, x, n_tokens, y, act_scratch_);
 }
 
+void CpuBackend::MatMulShared(std::span<const WeightView* const> ws, const float* x,
+                              int64_t n_tokens, std::span<float* const> ys) {
+  if (n_tokens != 1) {
+    for (size_t i = 0; i < ws.size(); ++i) MatMul(*ws[i], x, n_tokens, ys[i]);
+    return;
+  }
+  UseThreadsFor(1);
+  std::vector<cpu::MatVecJob> jobs;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const WeightView& w = *ws[i];
+    if (Packed(w) != nullptr) {
+      MatMul(w, x, 1, ys[i]);
+    } else {
+      jobs.push_back({cpu::MatrixRef{w.type, w.n_in, w.n_out, w.row_bytes, w.data}, ys[i]});
+    }
+  }
+  cpu::MatVecShared(pool_, isa_, jobs, x, act_scratch_);
+}
+
 void CpuBackend::GetRows(const WeightView& w, const int32_t* ids, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) {
     EMBER_CHECK(ids[i] >= 0 && ids[i] < w.n_out);

@@ -26,6 +26,9 @@ class CpuBackend : public Backend {
   // Repacks every matrix whose type and shape have a repacked layout (cpu/repack.h).
   void PrepareWeights(const Weights& w) override;
   void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y) override;
+  // One token: the matrices without a repacked copy go through cpu::MatVecShared together.
+  void MatMulShared(std::span<const WeightView* const> ws, const float* x, int64_t n_tokens,
+                    std::span<float* const> ys) override;
   void GetRows(const WeightView& w, const int32_t* ids, int64_t n, float* out) override;
   void RmsNorm(const float* x, const float* weight, int64_t n_tokens, int64_t n, float eps,
                float* y) override;

@@ -82,9 +82,9 @@ void Forward(const Model& model, Backend& be, KvCache& cache, std::span<const in
       be.CopyColumns(qkv.data(), qkv_width, c.q_width(), T, c.kv_width(), k.data());
       be.CopyColumns(qkv.data(), qkv_width, c.q_width() + c.kv_width(), T, c.v_width(), v.data());
     } else {
-      be.MatMul(L.wq, h.data(), T, q.data());
-      be.MatMul(L.wk, h.data(), T, k.data());
-      be.MatMul(L.wv, h.data(), T, v.data());
+      const WeightView* ws[] = {&L.wq, &L.wk, &L.wv};
+      float* ys[] = {q.data(), k.data(), v.data()};
+      be.MatMulShared(ws, h.data(), T, ys);
     }
     if (L.bq.valid()) {
       be.AddRow(q.data(), L.bq.f32(), T, c.q_width());
@@ -117,16 +117,18 @@ void Forward(const Model& model, Backend& be, KvCache& cache, std::span<const in
 
     be.RmsNorm(x.data(), L.ffn_norm.f32(), T, c.n_embd, c.norm_eps, h.data());
     if (trace) trace("ffn_norm", il, h.data(), T, c.n_embd);
-    be.MatMul(L.ffn_up, h.data(), T, up.data());
     const float* g = gate.data();
     const float* u = up.data();
     int64_t stride = c.n_ff;  // distance between the rows of g and of u
     if (c.fused_gate_up) {
+      be.MatMul(L.ffn_up, h.data(), T, up.data());
       g = up.data();
       u = up.data() + c.n_ff;
       stride = 2 * c.n_ff;
     } else {
-      be.MatMul(L.ffn_gate, h.data(), T, gate.data());
+      const WeightView* ws[] = {&L.ffn_up, &L.ffn_gate};
+      float* ys[] = {up.data(), gate.data()};
+      be.MatMulShared(ws, h.data(), T, ys);
     }
     // One call over all tokens when gate and up are whole matrices, else one per token row.
     const int64_t calls = stride == c.n_ff ? 1 : T;

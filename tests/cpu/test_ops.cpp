@@ -276,6 +276,43 @@ TEST(Attention, FutureCacheRowsDoNotChangeTheOutput) {
   EXPECT_EQ(run(k, v), before);
 }
 
+// q/k/v and gate/up in one ParallelFor: mixed types (two sharing Q8_0 activations, one Q8_1, one
+// Q8_K, one F16), row counts that are not multiples of the 16-row block; each result must be
+// MatMul's for that matrix alone, bit for bit.
+TEST(MatVecShared, EachResultIsMatMulsForThatMatrix) {
+  std::mt19937 rng(10);
+  const int64_t n_in = 512;
+  const GgmlType types[] = {GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q4_K,
+                            GgmlType::F16};
+  const int64_t rows[] = {37, 16, 3, 70, 129};
+  std::vector<std::vector<uint8_t>> ws;
+  std::vector<std::vector<float>> ys, want;
+  std::vector<MatVecJob> jobs;
+  const auto x = Random(rng, static_cast<size_t>(n_in));
+  ThreadPool pool(3);
+  const Isa isa = ClampIsa(Isa::kAvx2);
+  std::vector<uint8_t> scratch;
+  for (size_t i = 0; i < std::size(types); ++i) {
+    const uint64_t rb = *RowBytes(types[i], n_in);
+    const auto wf = Random(rng, static_cast<size_t>(n_in * rows[i]), 0.1f);
+    ws.emplace_back(rb * rows[i]);
+    for (int64_t r = 0; r < rows[i]; ++r) {
+      QuantizeRow(types[i], wf.data() + r * n_in, ws.back().data() + r * rb, n_in);
+    }
+    ys.emplace_back(static_cast<size_t>(rows[i]));
+    want.emplace_back(static_cast<size_t>(rows[i]));
+  }
+  for (size_t i = 0; i < std::size(types); ++i) {
+    const MatrixRef m{types[i], n_in, rows[i], *RowBytes(types[i], n_in), ws[i].data()};
+    MatMul(pool, isa, m, x.data(), 1, want[i].data(), scratch);
+    jobs.push_back({m, ys[i].data()});
+  }
+  MatVecShared(pool, isa, jobs, x.data(), scratch);
+  for (size_t i = 0; i < std::size(types); ++i) {
+    ASSERT_EQ(std::memcmp(ys[i].data(), want[i].data(), ys[i].size() * 4), 0) << GgmlTypeName(types[i]);
+  }
+}
+
 TEST(MatMul, ThreadedBatchEqualsRowByRowDots) {
   std::mt19937 rng(9);
   for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::F16}) {
