@@ -181,6 +181,37 @@ TEST(SwiGlu, EveryLaneHasTheOneLaneStepsBits) {
   }
 }
 
+TEST(GeGlu, EveryLaneHasTheOneLaneStepsBits) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0.0f, 5.0f);
+  for (int64_t n : {1, 8, 13, 640, 2051}) {
+    std::vector<float> g(static_cast<size_t>(n)), u(g.size()), out(g.size());
+    for (auto& v : g) v = nd(rng);
+    for (auto& v : u) v = nd(rng);
+    for (size_t i = 0; i + 3 < g.size(); i += 50) {  // the table's edges and beyond
+      g[i] = -10.0f;
+      g[i + 1] = 10.0f;
+      g[i + 2] = 9.999f;
+      g[i + 3] = -10.001f;
+    }
+    GeGlu(g.data(), u.data(), n, out.data());
+    for (int64_t i = 0; i < n; ++i) {
+      float want;
+      if (g[i] <= -10.0f) {
+        want = 0.0f;
+      } else if (g[i] >= 10.0f) {
+        want = g[i] * u[i];
+      } else {
+        const float x = HalfToFloat(FloatToHalf(g[i]));
+        const float gelu = 0.5f * x * (1.0f + std::tanh(0.79788456080286535587989211986876f * x *
+                                                        (1.0f + 0.044715f * x * x)));
+        want = HalfToFloat(FloatToHalf(gelu)) * u[i];
+      }
+      ASSERT_EQ(std::memcmp(&out[i], &want, 4), 0) << "n " << n << " i " << i << " g " << g[i];
+    }
+  }
+}
+
 // Plain softmax attention in double over an F32 or F16 cache.
 struct Cache {
   int64_t n_ctx, width;
