@@ -46,7 +46,7 @@ void ThreadPool::set_active(int n) { active_ = std::clamp(n, 1, n_threads_); }
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true, std::memory_order_release);
     generation_.fetch_add(1);
   }
   cv_.notify_all();
@@ -72,10 +72,10 @@ void ThreadPool::WorkerLoop(int index) {
       cv_.wait(lock, [&] { return generation_.load() != seen; });
     }
     seen = generation_.load(std::memory_order_acquire);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-    }
+    // No lock here: taking mu_ after every wake made the caller, publishing the next job under
+    // mu_, wait for the workers (a futex sleep in the middle of a token). stop_ is stored before
+    // the generation that announces it.
+    if (stop_.load(std::memory_order_acquire)) return;
     if (index < active_) RunChunks();
     busy_.fetch_sub(1, std::memory_order_acq_rel);
   }

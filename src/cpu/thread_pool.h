@@ -46,7 +46,7 @@ class ThreadPool {
   std::condition_variable cv_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> busy_{0};
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
   // The current job.
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
