@@ -369,10 +369,11 @@ EMBER_AVX2 float DotQ3K(int64_t n, const void* w, const void* a) {
     s32[1] = (aux[1] & kLow4) | (((aux[2] >> 2) & kLow2) << 4);
     s32[2] = ((aux[0] >> 4) & kLow4) | (((aux[2] >> 4) & kLow2) << 4);
     s32[3] = ((aux[1] >> 4) & kLow4) | (((aux[2] >> 6) & kLow2) << 4);
-    uint8_t raw[16];
-    std::memcpy(raw, s32, 16);
-    int16_t sc[16];
-    for (int k = 0; k < 16; ++k) sc[k] = static_cast<int16_t>(raw[k] - 32);
+    // The 16 scales as int16, sub-blocks 8j..8j+7 repeated in both 128-bit lanes of scales[j];
+    // chunk k takes sub-block 8j+2k in its low lane and 8j+2k+1 in its high lane by a shuffle.
+    const __m128i s8 = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s32)), _mm_set1_epi8(32));
+    const __m256i s16 = _mm256_cvtepi8_epi16(s8);
+    const __m256i scales[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
     const __m256i hbits = Load256(x[i].hmask);
     __m256i sumi = _mm256_setzero_si256();
     for (int j = 0; j < kQK_K / 128; ++j) {
@@ -385,9 +386,16 @@ EMBER_AVX2 float DotQ3K(int64_t n, const void* w, const void* a) {
                                                _mm256_set1_epi8(4));
         const __m256i q8 = Load256(y[i].qs + 128 * j + 32 * k);
         const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(lo, q8), _mm256_maddubs_epi16(h4, q8));
-        const int s = 8 * j + 2 * k;
-        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale, p));
+        const __m256i pick = _mm256_setr_epi8(
+            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
+            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
+            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
+            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
+            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3),
+            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3),
+            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3),
+            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_shuffle_epi8(scales[j], pick), p));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
