@@ -44,6 +44,7 @@ struct BenchRow {
   int n_tokens = 0;
   double tps_mean = 0.0, tps_sd = 0.0;
   double bytes_per_token = 0.0;  // tg only
+  double copy_gbs = 0.0;         // tg on the GPU: the device's measured copy bandwidth
   std::vector<double> samples;   // tokens/s per repetition
 };
 
@@ -150,6 +151,10 @@ void Print(const BenchOptions& o, const ModelFacts& f, const std::string& backen
                      {"stddev_ts", r.tps_sd}, {"samples_ts", r.samples},
                      {"bytes_per_token", r.bytes_per_token},
                      {"gbs", r.bytes_per_token * r.tps_mean / 1e9}});
+      if (r.copy_gbs > 0.0) {
+        out.back()["device_copy_gbs"] = r.copy_gbs;
+        out.back()["pct_of_copy_bw"] = 100.0 * r.bytes_per_token * r.tps_mean / 1e9 / r.copy_gbs;
+      }
     }
     std::printf("%s\n", out.dump(2).c_str());
     return;
@@ -174,6 +179,12 @@ void Print(const BenchOptions& o, const ModelFacts& f, const std::string& backen
                 gib, HumanCount(f.params).c_str(), backend.c_str(), r.threads, r.test.c_str(),
                 r.tps_mean, r.tps_sd, tg ? fmt::format("{:.1f}", r.bytes_per_token / 1e6).c_str() : "",
                 tg ? fmt::format("{:.2f}", r.bytes_per_token * r.tps_mean / 1e9).c_str() : "");
+  }
+  for (const BenchRow& r : rows) {
+    if (r.copy_gbs <= 0.0) continue;
+    const double gbs = r.bytes_per_token * r.tps_mean / 1e9;
+    std::printf("\n%s: %.0f GB/s of weights = %.0f%% of the device's measured copy bandwidth (%.0f GB/s, "
+                "read + write)\n", r.test.c_str(), gbs, 100.0 * gbs / r.copy_gbs, r.copy_gbs);
   }
 }
 
@@ -216,6 +227,7 @@ void Run(const BenchOptions& o) {
       if (n > 0) {
         rows.push_back(RunGen(session, n, o.reps, cpu.n_threads(), c.n_vocab, rng,
                               static_cast<double>(facts.read_per_token)));
+        rows.back().copy_gbs = GpuRooflineOf(gpu).copy_gbs;
       }
     }
   }

@@ -52,6 +52,24 @@ inline void NormalizeLlamaCppFlags(int argc, char** argv) {
   }
 }
 
+// For reports on the GPU: the bytes of weights a decode step reads there and the device's
+// measured copy bandwidth (GB/s, read + write; measured once). {0, 0} on the CPU.
+struct GpuRoofline {
+  uint64_t bytes_per_token = 0;
+  double copy_gbs = 0.0;
+};
+inline GpuRoofline GpuRooflineOf(const std::shared_ptr<void>& gpu) {
+#ifdef EMBER_HAS_CUDA
+  if (gpu) {
+    auto* m = static_cast<cuda::CudaModel*>(gpu.get());
+    return {m->gpu_bytes_per_token(), m->copy_bandwidth_gbs()};
+  }
+#else
+  (void)gpu;
+#endif
+  return {};
+}
+
 // Sets options.forward to the GPU pass when the flags (and the machine) ask for it; returns the
 // object that owns the GPU state (null on the CPU).
 inline std::shared_ptr<void> UseDevice(const DeviceFlags& f, const Model& model,
