@@ -314,6 +314,19 @@ EMBER_AVX2 float DotBF16(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+namespace {
+
+// scales_j holds the int16 scales of sub-blocks 8j..8j+7 in both 128-bit lanes; chunk k (elements
+// 32k..32k+31 of a 128-element group) needs sub-block 8j+2k in its low lane and 8j+2k+1 in its
+// high lane: a byte shuffle, as ggml's get_scale_shuffle_q3k.
+EMBER_AVX2 inline __m256i ScalePair(__m256i scales_j, int k) {
+  const auto lo = static_cast<int16_t>((4 * k) | (4 * k + 1) << 8);
+  const auto hi = static_cast<int16_t>((4 * k + 2) | (4 * k + 3) << 8);
+  return _mm256_shuffle_epi8(scales_j, _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo)));
+}
+
+}  // namespace
+
 // Q2_K: 16 sub-blocks of 16 with 4-bit scales and mins. As ggml's AVX2 kernel: per super-block,
 // first the min term (8 int32 lanes, lane k = m[2k] bsums[2k] + m[2k+1] bsums[2k+1]) multiplied
 // by -d8 dmin into the float accumulator, then the scaled code sums (lane l of a 32-element chunk
@@ -332,8 +345,8 @@ EMBER_AVX2 float DotQ2K(int64_t n, const void* w, const void* a) {
     const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), m4));
     const __m256i prod = _mm256_madd_epi16(mins, Load256(y[i].bsums));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(prod), acc);
-    uint8_t sc[16];
-    for (int k = 0; k < 16; ++k) sc[k] = x[i].scales[k] & 0x0F;
+    const __m256i s16 = _mm256_cvtepu8_epi16(_mm_and_si128(packed, m4));
+    const __m256i scales[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
     __m256i sumi = _mm256_setzero_si256();
     for (int j = 0; j < kQK_K / 128; ++j) {
       const __m256i q2 = Load256(x[i].qs + 32 * j);
@@ -341,9 +354,7 @@ EMBER_AVX2 float DotQ2K(int64_t n, const void* w, const void* a) {
         // Chunk k of group j: sub-blocks 8j+2k (low 128-bit lane) and 8j+2k+1 (high lane).
         const __m256i q = _mm256_and_si256(_mm256_srli_epi16(q2, 2 * k), m3);
         const __m256i p = _mm256_maddubs_epi16(q, Load256(y[i].qs + 128 * j + 32 * k));
-        const int s = 8 * j + 2 * k;
-        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale, p));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(ScalePair(scales[j], k), p));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -386,16 +397,7 @@ EMBER_AVX2 float DotQ3K(int64_t n, const void* w, const void* a) {
                                                _mm256_set1_epi8(4));
         const __m256i q8 = Load256(y[i].qs + 128 * j + 32 * k);
         const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(lo, q8), _mm256_maddubs_epi16(h4, q8));
-        const __m256i pick = _mm256_setr_epi8(
-            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
-            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
-            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
-            static_cast<char>(4 * k), static_cast<char>(4 * k + 1), static_cast<char>(4 * k), static_cast<char>(4 * k + 1),
-            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3),
-            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3),
-            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3),
-            static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3), static_cast<char>(4 * k + 2), static_cast<char>(4 * k + 3));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_shuffle_epi8(scales[j], pick), p));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(ScalePair(scales[j], k), p));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
