@@ -3,16 +3,21 @@
 // recorded position of 7 prompts (1 to ~900 tokens; the longest runs past the 512-token window of
 // the sliding layers, recorded from position 560 on) and 64-token greedy continuations.
 //
-// Tolerances, measured (AVX2, 2 threads): over 750 positions, max |diff| 2.10, mean |diff| 0.248
-// over each position's top 10 (logits span ~55, std ~5.7), the worst position's mean 1.65 (errors
-// grow with the prompt's length); 10 rows bit-identical; 2 top-1 flips, at
-// llama.cpp top-2 gaps below 0.33. Greedy: 6 of 7 continuations token-identical for 64 tokens
-// (the 7th parts at step 8, at a near-tie), including the one past the window. Where the numbers
-// part is known: with llama-eval-callback -fa off --no-repack every layer agrees at the printed
-// precision on a 7-token prompt, and on 151 tokens the first difference (4e-5 of the rms) is the
-// Q6_K ffn_down product of layer 1, GeGLU output identical -- the K-quant kernels' float order
-// (and by default llama.cpp's Q4_K weight repacking), not the Gemma layer. Bounds: 3.0 per logit,
-// 2.0 per position's mean, 0.35 overall mean; top-1 may differ only where llama.cpp's gap < 0.5.
+// Tolerances, measured (AVX2, 2 threads), with ember's repacked Q4_K layout (cpu/repack.h, the
+// default): over 750 positions, max |diff| 1.79, mean |diff| 0.240 over each position's top 10
+// (logits span ~55, std ~5.7); 33 rows bit-identical; 6 top-1 flips, at llama.cpp top-2 gaps up to
+// 0.57. Greedy: 3 of 7 continuations token-identical for 64 tokens, the others part at gaps up to
+// 0.71. (With EMBER_NO_REPACK=1: max 2.10, mean 0.248, 10 rows bit-identical, 2 flips at gaps
+// below 0.33, greedy 6 of 7 -- the noise falls differently, not closer.) Where the numbers part:
+// prompts under 8 tokens are bit-identical to llama.cpp at every layer and logit (ember's Q4_K now
+// follows llama.cpp's repacked kernels; without repacking the first difference is layer 0's Q4_K
+// attn_output); from 8 tokens on llama.cpp multiplies its non-repacked K-quant matrices (here the
+// Q6_K ffn_down of some layers) with its "tiled" kernels (ggml-cpu/tiled/), whose float order
+// ember does not follow: the first difference is layer 0's ffn_out (~4e-6), and with
+// GGML_CPU_TILED_MM=0 llama.cpp is bit-identical to ember on a 23-token prompt. Errors then grow
+// with the prompt through Gemma's large logits. Bounds: 3.0 per logit, 2.0 per position's mean,
+// 0.35 overall mean; top-1 may differ only where llama.cpp's gap < 1.0 (about half the largest
+// per-logit difference measured).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -30,7 +35,7 @@ namespace {
 constexpr double kMaxAbs = 3.0;
 constexpr double kRowMeanAbs = 2.0;
 constexpr double kMeanAbs = 0.35;
-constexpr double kNearTie = 0.5;
+constexpr double kNearTie = 1.0;
 constexpr int kGreedy = 64;
 
 struct PromptResult {

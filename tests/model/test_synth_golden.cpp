@@ -6,10 +6,14 @@
 // and 32-token greedy continuations.
 //
 // Tolerances: where ember and llama.cpp run the same kernels' arithmetic (F32/F16/Q4_1/Q5_x, and
-// Q4_0 through ember's repacked layout, which follows llama.cpp's q4_0_8x8) they agree to the bit:
-// on AVX2 those files must be bit-identical at every position (kExact). Elsewhere (Q4_K until
-// its repacked layout lands, Q2_K/Q3_K; Q8_0 agrees within 1.2e-7 of the range) one-ulp
-// differences flip an occasional 8-bit activation or F16 rounding,
+// Q4_0 and Q4_K through ember's repacked layouts, which follow llama.cpp's q4_0_8x8 and
+// q4_K_8x8) they agree to the bit: on AVX2 those files must be bit-identical at every position.
+// The K-quant matrices llama.cpp does not repack (Q2_K/Q3_K/Q5_K/Q6_K here) it multiplies, for
+// batches of 8 tokens or more, with its "tiled" kernels (ggml-cpu/tiled/), whose float order
+// ember does not follow: so the q4_k file, whose Q4_K layers are llama.cpp's bits, still parts at
+// its Q5_K output by ~1e-7 of the range (bounded at 1e-6 on AVX2: a wrong Q4_K product moves it
+// by ~5e-3), and Q8_0's file at its Q6_K output. Elsewhere one-ulp differences flip an occasional
+// 8-bit activation or F16 rounding,
 // each moving a logit by about one quantization step. Bounds: max |diff| over each position's
 // top 10 below 3% of the row's logit range (range ~ 30 here), mean below 0.5%; top-1 may differ
 // only at llama.cpp near-ties (top-2 gap below 2% of the range), counted and printed.
@@ -43,6 +47,12 @@ bool ExpectBitIdentical(const std::string& name, Isa isa) {
     if (name.rfind(prefix, 0) == 0) return true;
   }
   return false;
+}
+
+// Files whose layers ember computes with llama.cpp's float steps but whose K-quant output
+// llama.cpp multiplies with its tiled kernels (see the header): the last bits of the logits only.
+bool ExpectLastBitsOnly(const std::string& name, Isa isa) {
+  return isa == Isa::kAvx2 && name.rfind("q4_k_", 0) == 0;
 }
 
 SynthSpec SpecFromArgs(const std::vector<std::string>& args, const std::string& vocab_from) {
@@ -153,6 +163,9 @@ void CheckSynthGolden(const std::string& golden_name, size_t min_models) {
                 "greedy parted at near-tie %d\n", name.c_str(), positions, exact, worst_rel, ties, greedy_ties);
     if (ExpectBitIdentical(name, backend.isa()) && std::getenv("EMBER_NO_REPACK") == nullptr) {
       EXPECT_EQ(exact, positions) << name << ": expected llama.cpp's bits at every position";
+    }
+    if (ExpectLastBitsOnly(name, backend.isa()) && std::getenv("EMBER_NO_REPACK") == nullptr) {
+      EXPECT_LE(worst_rel, 1e-6) << name << ": expected llama.cpp's layers, differing at the output only";
     }
     std::filesystem::remove(path);
   }
