@@ -251,6 +251,64 @@ EMBER_AVX2 int64_t ExpShiftedAvx2(float* x, int64_t n, float shift) {
   return i;
 }
 
+EMBER_AVX2 inline float Hsum8(__m256 v) {  // ggml's hsum_float_8 order, as dot_avx2.cpp
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// avx2::DotsF16 on keys already converted to F32 (the conversion is exact): the same products
+// and sums, four keys at a time, one accumulator per key, hd a multiple of 8.
+EMBER_AVX2 void DotsF32Keys(int64_t n_keys, int64_t hd, const float* k, int64_t k_stride,
+                            const float* q, float* out) {
+  int64_t j = 0;
+  for (; j + 4 <= n_keys; j += 4) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < hd; i += 8) {
+      const __m256 vq = _mm256_loadu_ps(q + i);
+      for (int u = 0; u < 4; ++u) {
+        acc[u] = _mm256_fmadd_ps(_mm256_loadu_ps(k + (j + u) * k_stride + i), vq, acc[u]);
+      }
+    }
+    for (int u = 0; u < 4; ++u) out[j + u] = Hsum8(acc[u]);
+  }
+  for (; j < n_keys; ++j) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < hd; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(k + j * k_stride + i), _mm256_loadu_ps(q + i), acc);
+    out[j] = Hsum8(acc);
+  }
+}
+
+// avx2::WeightedSumF16Lanes on values already converted to F32: the same lanes and sums.
+EMBER_AVX2 void WeightedSumF32Lanes(int64_t first, int64_t last, const float* w, const float* v,
+                                    int64_t v_stride, int64_t hd, float* out) {
+  for (int64_t c = 0; c < hd; c += 8) {
+    __m256 acc[8];
+    for (auto& x : acc) x = _mm256_setzero_ps();
+    for (int64_t jb = first / 8 * 8; jb <= last; jb += 8) {
+      const bool full = jb >= first && jb + 7 <= last;
+#pragma GCC unroll 8
+      for (int l = 0; l < 8; ++l) {
+        const int64_t j = jb + l;
+        if (!full && (j < first || j > last)) continue;
+        acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v + j * v_stride + c), acc[l]);
+      }
+    }
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
+                                     _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
+    _mm256_storeu_ps(out + c, sum);
+  }
+}
+
+__attribute__((target("avx2,fma,f16c"))) void HalvesToFloats(const uint16_t* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))));
+  }
+  for (; i < n; ++i) y[i] = _cvtsh_ss(x[i]);
+}
+
 EMBER_AVX2 int64_t SwiGluAvx2(const float* gate, const float* up, int64_t n8, float* out) {
   const __m256 one = _mm256_set1_ps(1.0f);
   int64_t i = 0;
@@ -292,10 +350,32 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
   // F16 cache with whole 8-element chunks: scores four keys at a time and the weighted sum of
   // values in registers, the same operations per output as the general loop below.
   const bool fast_f16 = simd && a.f16 && hd % 8 == 0 && a.k_stride % 2 == 0 && a.v_stride % 2 == 0;
+  // Prompt batches: every cached K/V row is read by up to n_tokens x group tasks, so the rows
+  // are converted to F32 once (exact) and the inner loops lose their F16 conversions -- the same
+  // products and sums (DotsF32Keys, WeightedSumF32Lanes), so the same bits. Bounded to 64 MiB.
+  const int64_t kw = static_cast<int64_t>(a.k_stride / 2), vw = static_cast<int64_t>(a.v_stride / 2);
+  const int64_t lo = a.window > 0 ? std::max<int64_t>(0, pos0 - a.window + 1) : 0;
+  const bool f32_rows = fast_f16 && n_tokens >= 2 &&
+                        static_cast<uint64_t>(n_kv_max - lo) * static_cast<uint64_t>(kw + vw) * 4 <= (64u << 20);
+  std::vector<float> kf, vf;
+#if defined(EMBER_OPS_AVX2)
+  if (f32_rows) {
+    kf.resize(static_cast<size_t>(n_kv_max * kw));
+    vf.resize(static_cast<size_t>(n_kv_max * vw));
+    pool.ParallelFor(n_kv_max - lo, std::max<int64_t>(1, (n_kv_max - lo) / (4 * pool.size())),
+                     [&](int64_t j0, int64_t j1) {
+      for (int64_t j = lo + j0; j < lo + j1; ++j) {
+        HalvesToFloats(reinterpret_cast<const uint16_t*>(a.k + static_cast<uint64_t>(j) * a.k_stride), kf.data() + j * kw, kw);
+        HalvesToFloats(reinterpret_cast<const uint16_t*>(a.v + static_cast<uint64_t>(j) * a.v_stride), vf.data() + j * vw, vw);
+      }
+    });
+  }
+#endif
   pool.ParallelFor(n_tasks, std::max<int64_t>(1, n_tasks / (4 * pool.size())),
                    [&](int64_t task0, int64_t task1) {
     std::vector<float> e(static_cast<size_t>(n_kv_max + 8));
     std::vector<uint16_t> q16(static_cast<size_t>(hd));
+    std::vector<float> qf(f32_rows ? static_cast<size_t>(hd) : 0);
     std::vector<float> lanes(static_cast<size_t>(8 * hd));
     for (int64_t task = task0; task < task1; ++task) {
       const int64_t t = task / a.n_head;
@@ -312,6 +392,12 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
         }
       }
       float max = -INFINITY;
+#if defined(EMBER_OPS_AVX2)
+      if (f32_rows) {
+        HalvesToFloats(q16.data(), qf.data(), hd);
+        DotsF32Keys(p + 1 - first, hd, kf.data() + first * kw + kvh * hd, kw, qf.data(), e.data() + first);
+      } else
+#endif
       if (fast_f16) {
         avx2::DotsF16(p + 1 - first, hd, reinterpret_cast<const uint16_t*>(a.k + first * a.k_stride) + kvh * hd,
                       static_cast<int64_t>(a.k_stride / 2), q16.data(), e.data() + first);
@@ -338,6 +424,12 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
       float* o = out + (t * a.n_head + h) * hd;
       if (fast_f16) {
         for (int64_t j = first; j <= p; ++j) e[j] = avx2::RoundToHalf(e[j] * inv);
+#if defined(EMBER_OPS_AVX2)
+        if (f32_rows) {
+          WeightedSumF32Lanes(first, p, e.data(), vf.data() + kvh * hd, vw, hd, o);
+          continue;
+        }
+#endif
         avx2::WeightedSumF16Lanes(first, p, e.data(), reinterpret_cast<const uint16_t*>(a.v) + kvh * hd,
                                   static_cast<int64_t>(a.v_stride / 2), hd, o);
         continue;

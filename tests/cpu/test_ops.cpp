@@ -288,6 +288,36 @@ TEST(Attention, MatchesSoftmaxReferenceUnderGqaWithCachedPrefix) {
   }
 }
 
+// A prompt batch (which converts the F16 rows to F32 once) must give each token exactly what
+// decoding it alone (F16 kernels) gives: prefill and decode agree bit for bit.
+TEST(Attention, ABatchGivesEachTokenTheBitsOfDecodingItAlone) {
+  const Isa isa = ClampIsa(Isa::kAvx2);
+  std::mt19937 rng(21);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  struct Case { int64_t n_head, n_head_kv, hd, pos0, n_tokens, window; };
+  for (const Case& k : {Case{8, 2, 64, 0, 37, 0}, Case{4, 1, 256, 11, 20, 0}, Case{6, 3, 32, 5, 29, 16}}) {
+    const int64_t n_ctx = k.pos0 + k.n_tokens;
+    Cache c(n_ctx, k.n_head_kv * k.hd, true);
+    for (int64_t p = 0; p < n_ctx; ++p) {
+      for (int64_t i = 0; i < c.width; ++i) {
+        c.Set(c.k, p, i, nd(rng));
+        c.Set(c.v, p, i, nd(rng));
+      }
+    }
+    const auto q = Random(rng, static_cast<size_t>(k.n_tokens * k.n_head * k.hd));
+    AttentionArgs a{k.n_head, k.n_head_kv, k.hd, 0.125f, 0.0f, k.window, c.k.data(), c.v.data(),
+                    static_cast<uint64_t>(c.width) * 2, static_cast<uint64_t>(c.width) * 2, true};
+    ThreadPool pool(2);
+    std::vector<float> batch(q.size()), alone(q.size());
+    Attention(pool, isa, q.data(), k.n_tokens, k.pos0, a, batch.data());
+    const int64_t row = k.n_head * k.hd;
+    for (int64_t t = 0; t < k.n_tokens; ++t) {
+      Attention(pool, isa, q.data() + t * row, 1, k.pos0 + t, a, alone.data() + t * row);
+    }
+    ASSERT_EQ(std::memcmp(batch.data(), alone.data(), batch.size() * 4), 0) << "hd " << k.hd;
+  }
+}
+
 TEST(Attention, FutureCacheRowsDoNotChangeTheOutput) {
   // Causality: token t must not see positions > pos0 + t, whatever they hold.
   const int64_t hd = 16, n = 6;
