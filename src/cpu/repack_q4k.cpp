@@ -139,22 +139,30 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
       const __m256i mins = _mm256_cvtepu8_epi16(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kMinsAt + 16 * p)));
       const uint8_t* codes = blk + kCodesAt + 256 * p;
-      __m256i s_lo[kT], s_hi[kT];
-      for (int t = 0; t < kT; ++t) s_lo[t] = s_hi[t] = _mm256_setzero_si256();
+      // The low nibbles (sub-block 2p), then the high ones (2p+1): one int16 accumulator per token
+      // live instead of two (~10% faster for one token, measured). lo_part: sc x sum of 2p.
+      __m256i lo_part[kT], s[kT];
+      for (int t = 0; t < kT; ++t) s[t] = _mm256_setzero_si256();
       for (int v = 0; v < 8; ++v) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
         const __m256i lo = _mm256_and_si256(raw, m4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
         for (int t = 0; t < kT; ++t) {
-          const int8_t* q = a[t]->qs + 64 * p + 4 * v;
-          const __m256i plo = _mm256_maddubs_epi16(lo, Broadcast4(q));
-          const __m256i phi = _mm256_maddubs_epi16(hi, Broadcast4(q + 32));
-          s_lo[t] = _mm256_add_epi16(s_lo[t], plo);
-          s_hi[t] = _mm256_add_epi16(s_hi[t], phi);
+          s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(lo, Broadcast4(a[t]->qs + 64 * p + 4 * v)));
         }
       }
       for (int t = 0; t < kT; ++t) {
-        const __m256i ip = _mm256_add_epi32(_mm256_madd_epi16(s_lo[t], sc_lo), _mm256_madd_epi16(s_hi[t], sc_hi));
+        lo_part[t] = _mm256_madd_epi16(s[t], sc_lo);
+        s[t] = _mm256_setzero_si256();
+      }
+      for (int v = 0; v < 8; ++v) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        for (int t = 0; t < kT; ++t) {
+          s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(hi, Broadcast4(a[t]->qs + 64 * p + 32 + 4 * v)));
+        }
+      }
+      for (int t = 0; t < kT; ++t) {
+        const __m256i ip = _mm256_add_epi32(lo_part[t], _mm256_madd_epi16(s[t], sc_hi));
         const __m256i mp = _mm256_madd_epi16(mins, _mm256_set1_epi32(bsum_pairs[t][p]));
         if constexpr (kPerPair) {
           acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ip), scale[t], acc[t]);
