@@ -32,13 +32,14 @@ std::string ModelPath() {
   return (dir / "SmolLM2-135M-Instruct.Q4_1.gguf").string();
 }
 
-RunResult Bench(const std::string& args) {
+// `ember COMMAND ARGS`, stdout and stderr captured.
+RunResult Ember(const std::string& command_and_args) {
   const char* bin = std::getenv("EMBER_BIN");
   const std::string exe = bin != nullptr && *bin != '\0' ? bin : EMBER_BIN_PATH;
   const fs::path base = fs::temp_directory_path() / ("ember_bench_" + std::to_string(::getpid()));
   const fs::path out = base.string() + ".out", err = base.string() + ".err";
   const std::string cmd =
-      "'" + exe + "' bench " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+      "'" + exe + "' " + command_and_args + " >'" + out.string() + "' 2>'" + err.string() + "'";
   const int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -47,6 +48,32 @@ RunResult Bench(const std::string& args) {
   fs::remove(out);
   fs::remove(err);
   return r;
+}
+
+RunResult Bench(const std::string& args) { return Ember("bench " + args); }
+
+// `ember synth --like NAME`: a published model's shape with random weights, which ember (and,
+// checked by hand, llama-bench) then runs; an unknown name lists the known ones.
+TEST(BenchCli, SynthLikeWritesARunnableModelOfThatShape) {
+  const std::string model = ModelPath();
+  if (!fs::exists(model)) GTEST_SKIP() << model << " is absent (scripts/fetch-models)";
+  const fs::path file = fs::temp_directory_path() / ("ember_like_" + std::to_string(::getpid()) + ".gguf");
+  const RunResult w = Ember("synth --like smollm2-135m --type q4_0 --vocab-from '" + model + "' -o '" +
+                            file.string() + "'");
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  const RunResult r = Bench("-m '" + file.string() + "' -p 8 -n 2 -t 1 -r 1 -o json --device cpu");
+  fs::remove(file);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 2u);
+  // 30 layers of 576 wide (9 heads, 3 KV heads, 1536 FFN), 49,152-token vocabulary, untied output.
+  const uint64_t layer = 2 * 576 * 576 + 2 * 576 * 192 + 3 * 576 * 1536 + 2 * 576;
+  EXPECT_EQ(rows[0]["model_n_params"].get<uint64_t>(), 2ull * 576 * 49152 + 576 + 30 * layer);
+  EXPECT_GT(rows[1]["avg_ts"].get<double>(), 0.0);
+  const RunResult bad = Ember("synth --like llama9-1t -o '" + file.string() + "'");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("mistral-7b"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(file));
 }
 
 TEST(BenchCli, JsonHasOneRowPerTestAndThreadCountWithWeightBytesForGeneration) {

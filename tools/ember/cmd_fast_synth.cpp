@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "fast_synth.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "gguf/ggml_type.h"
@@ -28,21 +29,15 @@
 namespace ember::cli {
 namespace {
 
-struct Shape {
-  int64_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
-  float rope_base;
-};
-
-struct FastSynthOptions {
-  std::string out, vocab_from, shape = "tinyllama", type = "q4_0";
-  Shape custom{0, 0, 0, 0, 0, 4096, 10000.0f};
-  uint64_t seed = 1;
-};
+using Shape = FastSynthShape;
 
 Shape ShapeByName(const std::string& name, const Shape& custom) {
-  if (name == "tinyllama") return {2048, 22, 32, 4, 5632, 2048, 10000.0f};
+  // Llama-architecture hyper-parameters of the published models (their config.json files).
+  if (name == "tinyllama" || name == "tinyllama-1.1b") return {2048, 22, 32, 4, 5632, 2048, 10000.0f};
   if (name == "llama2-7b") return {4096, 32, 32, 32, 11008, 4096, 10000.0f};
+  if (name == "mistral-7b") return {4096, 32, 32, 8, 14336, 32768, 10000.0f};  // v0.1
   if (name == "llama3-8b") return {4096, 32, 32, 8, 14336, 8192, 500000.0f};
+  if (name == "smollm2-135m") return {576, 30, 9, 3, 1536, 8192, 100000.0f};
   if (name == "custom") {
     if (custom.n_embd <= 0 || custom.n_layer <= 0 || custom.n_head <= 0 || custom.n_head_kv <= 0 ||
         custom.n_ff <= 0) {
@@ -50,7 +45,7 @@ Shape ShapeByName(const std::string& name, const Shape& custom) {
     }
     return custom;
   }
-  Fail("--shape '{}' is not one of tinyllama, llama2-7b, llama3-8b, custom", name);
+  Fail("shape '{}' is not one of {} (or custom)", name, kFastSynthShapes);
 }
 
 uint64_t SplitMix(uint64_t& s) {
@@ -110,7 +105,9 @@ void FillRandom(GgmlType type, std::span<uint8_t> dst, uint64_t seed) {
   }
 }
 
-void Run(const FastSynthOptions& o) {
+}  // namespace
+
+void WriteFastSynth(const FastSynthOptions& o) {
   if (o.out.empty()) Fail("give the output file with -o FILE.gguf");
   if (o.vocab_from.empty()) Fail("give a GGUF whose vocabulary is copied with --vocab-from");
   const Shape s = ShapeByName(o.shape, o.custom);
@@ -146,6 +143,17 @@ void Run(const FastSynthOptions& o) {
   uint64_t seed = o.seed * 1000003ull;
   auto tensor = [&](const std::string& name, GgmlType t, std::vector<uint64_t> shape) {
     if (!RowBytes(t, shape[0])) {
+      // llama.cpp's quantizer's fallbacks for rows that are not whole 256-element super-blocks
+      // (SmolLM2's 576-wide matrices).
+      switch (t) {
+        case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::IQ4_XS: t = GgmlType::IQ4_NL; break;
+        case GgmlType::Q4_K: t = GgmlType::Q5_0; break;
+        case GgmlType::Q5_K: t = GgmlType::Q5_1; break;
+        case GgmlType::Q6_K: t = GgmlType::Q8_0; break;
+        default: break;
+      }
+    }
+    if (!RowBytes(t, shape[0])) {
       Fail("fast-synth: {} has rows of {}, not a multiple of {}'s block size", name, shape[0], GgmlTypeName(t));
     }
     w.AddTensor(name, t, std::move(shape), [t, sd = ++seed](std::span<uint8_t> dst) { FillRandom(t, dst, sd); });
@@ -174,15 +182,13 @@ void Run(const FastSynthOptions& o) {
   std::fprintf(stderr, "wrote %s (%s, %s)\n", o.out.c_str(), o.shape.c_str(), o.type.c_str());
 }
 
-}  // namespace
-
 void RegisterFastSynth(CLI::App& app) {
   auto o = std::make_shared<FastSynthOptions>();
   CLI::App* cmd = app.add_subcommand(
       "fast-synth", "Write a random-weight model of a well-known shape in seconds (speed benchmarks only)");
   cmd->add_option("-o,--output", o->out, "Output GGUF file")->required();
   cmd->add_option("--vocab-from", o->vocab_from, "GGUF whose vocabulary is copied")->required();
-  cmd->add_option("--shape", o->shape, "tinyllama, llama2-7b, llama3-8b or custom")->capture_default_str();
+  cmd->add_option("--shape", o->shape, std::string(kFastSynthShapes) + " or custom")->capture_default_str();
   cmd->add_option("--type", o->type, "Matrix type (q4_0, q4_k_m, q8_0, f16, ...)")->capture_default_str();
   cmd->add_option("--embd", o->custom.n_embd, "custom: width");
   cmd->add_option("--layers", o->custom.n_layer, "custom: layers");
@@ -190,7 +196,7 @@ void RegisterFastSynth(CLI::App& app) {
   cmd->add_option("--kv-heads", o->custom.n_head_kv, "custom: KV heads");
   cmd->add_option("--ff", o->custom.n_ff, "custom: feed-forward width");
   cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
-  cmd->callback([o] { Run(*o); });
+  cmd->callback([o] { WriteFastSynth(*o); });
 }
 
 }  // namespace ember::cli

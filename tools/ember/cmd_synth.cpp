@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "fast_synth.h"
 #include "core/error.h"
 #include "gguf/ggml_type.h"
 #include "model/synth.h"
@@ -18,6 +19,8 @@ namespace {
 struct SynthOptions {
   SynthSpec spec;
   std::string out;
+  std::string like;         // a well-known shape: the fast writer (fast_synth.h)
+  bool type_given = false;
   std::string type = "f32", embd_type = "", output_type = "";
   bool untied = false;
 };
@@ -31,6 +34,18 @@ GgmlType ParseType(const std::string& name, const char* flag) {
 void Run(SynthOptions& o) {
   if (o.out.empty()) Fail("give the output file with -o FILE.gguf");
   o.spec.vocab_from = ResolveModelPath(o.spec.vocab_from);
+  if (!o.like.empty()) {
+    // Billions of weights through the reference quantizer would take minutes to hours: a named
+    // shape is written with random quantized blocks instead (speed only; tests use the rest).
+    FastSynthOptions f;
+    f.out = o.out;
+    f.vocab_from = o.spec.vocab_from;
+    f.shape = o.like;
+    f.type = o.type_given ? o.type : "q4_k_m";
+    f.seed = o.spec.seed;
+    WriteFastSynth(f);
+    return;
+  }
   o.spec.type = ParseType(o.type, "--type");
   o.spec.embd_type = o.embd_type.empty() ? o.spec.type : ParseType(o.embd_type, "--embd-type");
   o.spec.output_type = o.output_type.empty() ? o.spec.type : ParseType(o.output_type, "--output-type");
@@ -61,12 +76,19 @@ void RegisterSynth(CLI::App& app) {
   cmd->add_option("--rope-yarn", o->spec.rope_yarn, "YaRN RoPE scaling factor (0: none)");
   cmd->add_option("--yarn-orig-ctx", o->spec.yarn_orig_ctx, "YaRN's original context length (0: the training context)");
   cmd->add_flag("--rope-freqs", o->spec.rope_freqs, "Add a rope_freqs.weight tensor (Llama 3.1 style)");
-  cmd->add_option("--type", o->type, "Type of the layer matrices")->capture_default_str();
+  cmd->add_option("--like", o->like,
+                  std::string("A published model's exact shape, random weights in seconds (speed only): ") +
+                      kFastSynthShapes);
+  auto* type_opt = cmd->add_option("--type", o->type, "Type of the layer matrices (with --like: also q4_k_m, the default)")
+                       ->capture_default_str();
   cmd->add_option("--embd-type", o->embd_type, "Type of token_embd (default: --type)");
   cmd->add_option("--output-type", o->output_type, "Type of output.weight (default: --type)");
   cmd->add_flag("--untied", o->untied, "Write a separate output.weight (default: tied to token_embd)");
   cmd->add_option("--seed", o->spec.seed, "Random seed")->capture_default_str();
-  cmd->callback([o] { Run(*o); });
+  cmd->callback([o, type_opt] {
+    o->type_given = type_opt->count() > 0;
+    Run(*o);
+  });
 }
 
 }  // namespace ember::cli
