@@ -126,7 +126,9 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
                    });
   // Several groups per task so that a core slowed by other work still balances.
   const int64_t n_groups = n_out / 8;
-  const int64_t grain = std::max<int64_t>(1, n_groups / (8 * pool.size()));
+  int64_t grain = std::max<int64_t>(1, n_groups / (8 * pool.size()));
+  // Decode kernels take groups 4 at a time (repack_q4_0.cpp): keep tasks whole multiples of 4.
+  if (n_tokens == 1) grain = std::max<int64_t>(4, grain / 4 * 4);
   pool.ParallelFor(n_groups, grain, [&](int64_t g0, int64_t g1) {
     Groups(l, packed, n_in, g0, g1, act, act_bytes, n_tokens, y, n_out);
   });

@@ -76,6 +76,40 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
   for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y[t], acc[t]);
 }
 
+// Decode: kG groups side by side against one token, so that each core keeps kG streams of
+// weights in flight and broadcasts the activations once for all of them. Measured on TinyLlama
+// Q4_0 tg128 at -t 2 on an idle machine: 2 groups +5%, 4 groups +15%, 8 groups less than 4.
+// Each group's float steps are Tile<1>'s (same bits).
+template <int kG>
+EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* act,
+                               float* y) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kG];
+  for (int g = 0; g < kG; ++g) acc[g] = _mm256_setzero_ps();
+  const int16_t* sums = ActSums(act, nb);
+  const auto* a = reinterpret_cast<const BlockQ8_0*>(act);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i ab[8];
+    for (int k = 0; k < 8; ++k) ab[k] = Broadcast4(a[b].qs + 4 * k);
+    const __m256i off = _mm256_set1_epi32(8 * static_cast<int32_t>(sums[b]));
+    const __m256 da = _mm256_set1_ps(_cvtsh_ss(a[b].d));
+    for (int g = 0; g < kG; ++g) {
+      const uint8_t* blk = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
+      __m256i s = _mm256_setzero_si256();
+      for (int v = 0; v < 4; ++v) {
+        const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * v));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(p, m4), ab[v]));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 4), m4), ab[v + 4]));
+      }
+      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), off);
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+      acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, da), acc[g]);
+    }
+  }
+  for (int g = 0; g < kG; ++g) _mm256_storeu_ps(y + 8 * g, acc[g]);
+}
+
 EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
                            const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
                            int64_t ldy) {
@@ -85,6 +119,13 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = std::min(n_tok, c0 + chunk);
+    if (n_tok == 1) {
+      int64_t g = g0;
+      for (; g + 4 <= g1; g += 4) GroupsOneToken<4>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+      for (; g + 2 <= g1; g += 2) GroupsOneToken<2>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+      if (g < g1) GroupsOneToken<1>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+      return;
+    }
     for (int64_t g = g0; g < g1; ++g) {
       const uint8_t* gp = packed + static_cast<uint64_t>(g) * group_bytes;
       int64_t t = c0;

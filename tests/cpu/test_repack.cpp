@@ -102,10 +102,11 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
   ThreadPool pool(3);
   std::mt19937 rng(20261127);
   struct Shape { int64_t n_in, n_out, n_tok; };
-  // Rows: one group, several, many; tokens: decode, under a tile, tiles + remainder, and a
+  // Rows: one group, several, many (decode takes groups 4, 2 and 1 at a time: 6 and 9 groups
+  // reach each); tokens: decode, under a tile, tiles + remainder, and a
   // batch long enough to span several token chunks (192 KiB of activations each).
-  const Shape shapes[] = {{256, 8, 1}, {256, 24, 3}, {768, 40, 4}, {512, 16, 9},
-                          {2816, 64, 7}, {256, 8, 902}};
+  const Shape shapes[] = {{256, 8, 1}, {256, 48, 1}, {512, 72, 1}, {256, 24, 3}, {768, 40, 4},
+                          {512, 16, 9}, {2816, 64, 7}, {256, 8, 902}};
   for (const LayoutCase& c : kCases) {
     const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
     for (const Shape& s : shapes) {
