@@ -174,18 +174,6 @@ EMBER_AVX2 float DotQ8_0(int64_t n, const void* w, const void* a) {
 
 namespace {
 
-// The 8 six-bit scales and mins of a Q4_K / Q5_K block (ggml's get_scale_min_k4).
-inline void ScaleMinK4(const uint8_t* s, uint8_t* sc, uint8_t* m) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = s[j] & 63;
-    m[j] = s[j + 4] & 63;
-  }
-  for (int j = 4; j < 8; ++j) {
-    sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
-    m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-  }
-}
-
 // Shared by Q4_K and Q5_K: the codes of sub-blocks 2c and 2c+1 are the low and high nibbles of
 // qs[32c .. 32c+32), optionally with a 5th bit from qh. The float side follows ggml's AVX2
 // kernels exactly (per-lane d * sums accumulated across blocks; the min term in 4 lanes for
@@ -201,7 +189,7 @@ EMBER_AVX2 inline float DotQ45K(int64_t n, const void* w, const void* a) {
   float summs = 0.0f;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
-    ScaleMinK4(x[i].scales, sc, mn);
+    UnpackScalesMinsK4(x[i].scales, sc, mn);
     const float d = y[i].d * HalfToFloat(x[i].d);
     const float dmin = -y[i].d * HalfToFloat(x[i].dmin);
     // mins . (bsums summed in pairs), as 4 int32 lanes: lane k = m[2k] q8s[2k] + m[2k+1] q8s[2k+1].

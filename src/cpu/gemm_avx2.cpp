@@ -325,18 +325,6 @@ KPanel KPanelAt(uint8_t* p, int64_t nsb) {
   return kp;
 }
 
-// ggml's get_scale_min_k4: the 8 six-bit scales and mins of a Q4_K / Q5_K super-block.
-inline void ScaleMinK4(const uint8_t* s, uint8_t* sc, uint8_t* m) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = s[j] & 63;
-    m[j] = s[j + 4] & 63;
-  }
-  for (int j = 4; j < 8; ++j) {
-    sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
-    m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-  }
-}
-
 template <Kind K>
 EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel& p) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -384,7 +372,7 @@ EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel&
       using Block = std::conditional_t<K == Kind::kQ4K, BlockQ4K, BlockQ5K>;
       const auto& x = reinterpret_cast<const Block*>(row)[i];
       uint8_t s[8], m[8];
-      ScaleMinK4(x.scales, s, m);
+      UnpackScalesMinsK4(x.scales, s, m);
       __m256i qh = _mm256_setzero_si256();
       if constexpr (K == Kind::kQ5K) qh = Load(x.qh);
       for (int c = 0; c < 4; ++c) {

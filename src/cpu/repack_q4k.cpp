@@ -47,18 +47,6 @@ constexpr uint64_t kGroupBlockBytes = 1184;
 constexpr uint64_t kScalesAt = 32, kMinsAt = 96, kCodesAt = 160;
 static_assert(kCodesAt + 8 * kQK_K / 2 == kGroupBlockBytes);
 
-// The 8 six-bit scales and mins of a Q4_K block (the packing of ggml's get_scale_min_k4).
-void ScalesAndMins(const uint8_t* s, uint8_t* sc, uint8_t* m) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = s[j] & 63;
-    m[j] = s[j + 4] & 63;
-  }
-  for (int j = 4; j < 8; ++j) {
-    sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
-    m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-  }
-}
-
 // The scalar definition of both float orders (see the header comment).
 float Reference(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row, bool per_pair) {
   const int64_t nb = n_in / kQK_K;
@@ -67,7 +55,7 @@ float Reference(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row, bool
   float acc = 0.0f, acc_min = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t sc[8], mn[8];
-    ScalesAndMins(w[b].scales, sc, mn);
+    UnpackScalesMinsK4(w[b].scales, sc, mn);
     const float scale = HalfToFloat(w[b].d) * a[b].d;
     const float min_scale = HalfToFloat(w[b].dmin) * a[b].d;
     int32_t isum = 0, imin = 0;
@@ -305,7 +293,7 @@ void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t 
         std::memcpy(out + 2 * r, &blk->d, 2);
         std::memcpy(out + 16 + 2 * r, &blk->dmin, 2);
         uint8_t sc[8], mn[8];
-        ScalesAndMins(blk->scales, sc, mn);
+        UnpackScalesMinsK4(blk->scales, sc, mn);
         for (int s = 0; s < 8; ++s) {
           out[kScalesAt + 8 * s + r] = sc[s];
           out[kMinsAt + 16 * (s / 2) + 2 * r + s % 2] = mn[s];

@@ -44,6 +44,19 @@ inline constexpr int kQK_K = 256;        // super-block size of the K-quants and
 inline constexpr int kKScaleSize = 12;   // packed 6-bit scales of Q3_K / Q4_K / Q5_K
 
 // The 16 non-linear levels of IQ4_NL and IQ4_XS (ggml's kvalues_iq4nl).
+// The 8 six-bit sub-block scales and mins packed in a Q4_K / Q5_K block's 12 scale bytes
+// (ggml's get_scale_min_k4, all 8 at once): the CPU kernels unpack them with this one function.
+inline void UnpackScalesMinsK4(const uint8_t* s, uint8_t* sc, uint8_t* m) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = s[j] & 63;
+    m[j] = s[j + 4] & 63;
+  }
+  for (int j = 4; j < 8; ++j) {
+    sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
+    m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                             1,    13,   25,  38,  53,  69,  89,  113};
 
