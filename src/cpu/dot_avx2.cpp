@@ -532,21 +532,39 @@ EMBER_AVX2 void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k
   for (; j < n_keys; ++j) out[j] = DotF16(hd, k + j * k_stride, q);
 }
 
+EMBER_AVX2 inline __m256 LoadHalves8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// One block of 8 positions, some outside [first, last] (skipped).
+EMBER_AVX2 inline void PartialBlockF16(__m256* acc, int64_t jb, int64_t first, int64_t last, const float* w,
+                                       const uint16_t* v, int64_t v_stride, int64_t c) {
+  for (int l = 0; l < 8; ++l) {
+    const int64_t j = jb + l;
+    if (j < first || j > last) continue;
+    acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), LoadHalves8(v + j * v_stride + c), acc[l]);
+  }
+}
+
 EMBER_AVX2 void WeightedSumF16Lanes(int64_t first, int64_t last, const float* w, const uint16_t* v,
                                     int64_t v_stride, int64_t hd, float* out) {
   for (int64_t c = 0; c < hd; c += 8) {
     __m256 acc[8];
     for (auto& x : acc) x = _mm256_setzero_ps();
-    for (int64_t jb = first / 8 * 8; jb <= last; jb += 8) {
-      const bool full = jb >= first && jb + 7 <= last;
+    // Only the first and last blocks of 8 positions can be partial: the blocks between run
+    // without per-position range checks.
+    int64_t jb = first / 8 * 8;
+    if (jb < first) {
+      PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
+      jb += 8;
+    }
+    for (; jb + 7 <= last; jb += 8) {
 #pragma GCC unroll 8
       for (int l = 0; l < 8; ++l) {
-        const int64_t j = jb + l;
-        if (!full && (j < first || j > last)) continue;
-        const __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + j * v_stride + c)));
-        acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), vv, acc[l]);
+        acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[jb + l]), LoadHalves8(v + (jb + l) * v_stride + c), acc[l]);
       }
     }
+    if (jb <= last) PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
     const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
                                      _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
     _mm256_storeu_ps(out + c, sum);
