@@ -184,12 +184,11 @@ struct LegacyPanel {
   uint8_t* aq;   // [b][row][32]: |signed code| (signed types only)
   float* dx8;    // [b][8]: the 4 rows' scales, twice
   float* m8;     // [b][8]: the 4 rows' mins, twice (Q4_1/Q5_1)
-  float* dtab;   // [b][8]: dx * dy for the current pair of tokens, lane 4 * token + row
 };
 
 uint64_t LegacyPanelBytes(int64_t nb) {
   const auto n = static_cast<uint64_t>(nb);
-  return 2 * AlignUp(n * kRows * 32) + 3 * AlignUp(n * 32);
+  return 2 * AlignUp(n * kRows * 32) + 2 * AlignUp(n * 32);
 }
 
 LegacyPanel LegacyPanelAt(uint8_t* p, int64_t nb) {
@@ -199,7 +198,6 @@ LegacyPanel LegacyPanelAt(uint8_t* p, int64_t nb) {
   lp.aq = p + AlignUp(n * kRows * 32);
   lp.dx8 = reinterpret_cast<float*>(lp.aq + AlignUp(n * kRows * 32));
   lp.m8 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(lp.dx8) + AlignUp(n * 32));
-  lp.dtab = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(lp.m8) + AlignUp(n * 32));
   return lp;
 }
 
@@ -243,40 +241,49 @@ EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const Leg
   }
 }
 
+// One panel row r against both tokens of a tile, block b: each code vector loaded once.
+template <Kind K>
+EMBER_AVX2 inline void LegacyRowStep(const LegacyPanel& p, int64_t b, int r, __m256i y0, __m256i y1,
+                                     const float* scales, __m256& c0, __m256& c1) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i q = LoadA(p.q + (b * kRows + r) * 32);
+  __m256i p0, p1;
+  if constexpr (IsSigned(K)) {
+    const __m256i aq = LoadA(p.aq + (b * kRows + r) * 32);
+    p0 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y0, q));
+    p1 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y1, q));
+  } else {
+    p0 = _mm256_maddubs_epi16(q, y0);
+    p1 = _mm256_maddubs_epi16(q, y1);
+  }
+  c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), _mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), c0);
+  c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + 4 + r), _mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), c1);
+}
+
 // 4 rows x 2 tokens (tokens ta, tb; tb may equal ta for an odd count): out[4 * token + row].
+// Named accumulators and row-outer steps keep everything in the 16 registers (an array of
+// accumulators made GCC store all 8 to the stack every block), and the scale products
+// dx * dy (lane 4 * token + row, one multiply per block as before) go through a small
+// buffer instead of a separate pass over the panel.
 template <Kind K>
 EMBER_AVX2 void LegacyTile(const LegacyPanel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
   const int64_t nb = a.nb;
   const int8_t* ya = a.qs + ta * nb * 32;
   const int8_t* yb = a.qs + tb * nb * 32;
-  // dx * dy for every block, lane 4 * token + row: one multiply per 8 products.
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m256 dy = _mm256_set_m128(_mm_load_ps(a.d4 + (tb * nb + b) * 4), _mm_load_ps(a.d4 + (ta * nb + b) * 4));
-    _mm256_store_ps(p.dtab + b * 8, _mm256_mul_ps(_mm256_load_ps(p.dx8 + b * 8), dy));
-  }
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[kRows][kToks];
-  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_ps();
+  const float* da = a.d4 + ta * nb * 4;
+  const float* db = a.d4 + tb * nb * 4;
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   __m256 mins = _mm256_setzero_ps();
-  // Token-outer order keeps the 8 accumulators, one activation vector and the temporaries in
-  // the 16 registers (row-outer spills); the panel's codes come from L1 twice instead.
+  alignas(32) float scales[8];
   for (int64_t b = 0; b < nb; ++b) {
-#pragma GCC unroll 2
-    for (int t = 0; t < kToks; ++t) {
-      const __m256i y = LoadA((t == 0 ? ya : yb) + b * 32);
-#pragma GCC unroll 4
-      for (int r = 0; r < kRows; ++r) {
-        const uint8_t* q = p.q + (b * kRows + r) * 32;
-        __m256i prod;
-        if constexpr (IsSigned(K)) {
-          prod = _mm256_maddubs_epi16(LoadA(p.aq + (b * kRows + r) * 32), _mm256_sign_epi8(y, LoadA(q)));
-        } else {
-          prod = _mm256_maddubs_epi16(LoadA(q), y);
-        }
-        const __m256 f = _mm256_cvtepi32_ps(_mm256_madd_epi16(prod, ones));
-        acc[r][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(p.dtab + b * 8 + 4 * t + r), f, acc[r][t]);
-      }
-    }
+    const __m256 dy = _mm256_set_m128(_mm_load_ps(db + b * 4), _mm_load_ps(da + b * 4));
+    _mm256_store_ps(scales, _mm256_mul_ps(_mm256_load_ps(p.dx8 + b * 8), dy));
+    const __m256i y0 = LoadA(ya + b * 32);
+    const __m256i y1 = LoadA(yb + b * 32);
+    LegacyRowStep<K>(p, b, 0, y0, y1, scales, c00, c01);
+    LegacyRowStep<K>(p, b, 1, y0, y1, scales, c10, c11);
+    LegacyRowStep<K>(p, b, 2, y0, y1, scales, c20, c21);
+    LegacyRowStep<K>(p, b, 3, y0, y1, scales, c30, c31);
     if constexpr (HasMin(K)) {
       const __m256 s = _mm256_set_m128(_mm_load_ps(a.s4 + (tb * nb + b) * 4), _mm_load_ps(a.s4 + (ta * nb + b) * 4));
       mins = _mm256_fmadd_ps(_mm256_load_ps(p.m8 + b * 8), s, mins);
@@ -284,9 +291,10 @@ EMBER_AVX2 void LegacyTile(const LegacyPanel& p, const Acts& a, int64_t ta, int6
   }
   alignas(32) float m[8];
   _mm256_store_ps(m, mins);
+  const __m256 acc[kToks][kRows] = {{c00, c10, c20, c30}, {c01, c11, c21, c31}};
   for (int t = 0; t < kToks; ++t) {
     for (int r = 0; r < kRows; ++r) {
-      out[4 * t + r] = HasMin(K) ? Hsum(acc[r][t]) + m[4 * t + r] : Hsum(acc[r][t]);
+      out[4 * t + r] = HasMin(K) ? Hsum(acc[t][r]) + m[4 * t + r] : Hsum(acc[t][r]);
     }
   }
 }
