@@ -97,51 +97,55 @@ EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
 
 // Rows 8g..8g+7 of the group at `gp` against kT tokens: y[t][r] for the group's rows. kPerPair
 // selects the batch (gemm) float order, else the decode (gemv) order.
+//
+// Registers: the float state (accumulators, scale products) and each pair's low-nibble partial
+// sums live in small aligned buffers, touched once per sub-block pair, so that the inner loops
+// keep only the kT int16 sums, the codes and one broadcast in registers (kept in arrays of
+// vectors, GCC spilled the int16 sums inside the inner loops instead).
 template <int kT, bool kPerPair>
 EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, float* const* y) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  __m256 acc[kT], acc_min[kT];
-  for (int t = 0; t < kT; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
+  alignas(32) float acc[kT][8] = {}, acc_min[kT][8] = {}, scale[kT][8], min_scale[kT][8];
+  alignas(32) int32_t lo_part[kT][8], isum[kT][8], imin[kT][8];
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = gp + static_cast<uint64_t>(b) * kGroupBlockBytes;
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     const __m256 dminw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
     const BlockQ8K* a[kT];
-    __m256 scale[kT], min_scale[kT];
     alignas(16) int32_t bsum_pairs[kT][4];  // int16 (sum of sub-block 2p, of 2p+1) in pair p
-    __m256i isum[kT], imin[kT];
     for (int t = 0; t < kT; ++t) {
       a[t] = reinterpret_cast<const BlockQ8K*>(act[t]) + b;
       const __m256 da = _mm256_set1_ps(a[t]->d);
-      scale[t] = _mm256_mul_ps(dw, da);
-      min_scale[t] = _mm256_mul_ps(dminw, da);
+      _mm256_store_ps(scale[t], _mm256_mul_ps(dw, da));
+      _mm256_store_ps(min_scale[t], _mm256_mul_ps(dminw, da));
       const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t]->bsums));
       const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[t]->bsums + 8));
       _mm_store_si128(reinterpret_cast<__m128i*>(bsum_pairs[t]), _mm_hadd_epi16(lo, hi));
-      isum[t] = imin[t] = _mm256_setzero_si256();
+      if constexpr (!kPerPair) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(isum[t]), _mm256_setzero_si256());
+        _mm256_store_si256(reinterpret_cast<__m256i*>(imin[t]), _mm256_setzero_si256());
+      }
     }
     for (int p = 0; p < 4; ++p) {
-      const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
-      const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8));
-      const __m256i sc_hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sc8, sc8));
-      const __m256i mins = _mm256_cvtepu8_epi16(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kMinsAt + 16 * p)));
       const uint8_t* codes = blk + kCodesAt + 256 * p;
       // The low nibbles (sub-block 2p), then the high ones (2p+1): one int16 accumulator per token
       // live instead of two (~10% faster for one token, measured). lo_part: sc x sum of 2p.
-      __m256i lo_part[kT], s[kT];
+      __m256i s[kT];
       for (int t = 0; t < kT; ++t) s[t] = _mm256_setzero_si256();
+#pragma GCC unroll 1
       for (int v = 0; v < 8; ++v) {
-        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
-        const __m256i lo = _mm256_and_si256(raw, m4);
+        const __m256i lo = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v)), m4);
         for (int t = 0; t < kT; ++t) {
           s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(lo, Broadcast4(a[t]->qs + 64 * p + 4 * v)));
         }
       }
+      const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
+      const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8));
       for (int t = 0; t < kT; ++t) {
-        lo_part[t] = _mm256_madd_epi16(s[t], sc_lo);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lo_part[t]), _mm256_madd_epi16(s[t], sc_lo));
         s[t] = _mm256_setzero_si256();
       }
+#pragma GCC unroll 1
       for (int v = 0; v < 8; ++v) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
@@ -149,26 +153,36 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
           s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(hi, Broadcast4(a[t]->qs + 64 * p + 32 + 4 * v)));
         }
       }
+      const __m256i sc_hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sc8, sc8));
+      const __m256i mins = _mm256_cvtepu8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kMinsAt + 16 * p)));
       for (int t = 0; t < kT; ++t) {
-        const __m256i ip = _mm256_add_epi32(lo_part[t], _mm256_madd_epi16(s[t], sc_hi));
+        const __m256i ip = _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(lo_part[t])),
+                                            _mm256_madd_epi16(s[t], sc_hi));
         const __m256i mp = _mm256_madd_epi16(mins, _mm256_set1_epi32(bsum_pairs[t][p]));
         if constexpr (kPerPair) {
-          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ip), scale[t], acc[t]);
-          acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mp), min_scale[t], acc_min[t]);
+          _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_cvtepi32_ps(ip), _mm256_load_ps(scale[t]),
+                                                  _mm256_load_ps(acc[t])));
+          _mm256_store_ps(acc_min[t], _mm256_fmadd_ps(_mm256_cvtepi32_ps(mp), _mm256_load_ps(min_scale[t]),
+                                                      _mm256_load_ps(acc_min[t])));
         } else {
-          isum[t] = _mm256_add_epi32(isum[t], ip);
-          imin[t] = _mm256_add_epi32(imin[t], mp);
+          auto* is = reinterpret_cast<__m256i*>(isum[t]);
+          auto* im = reinterpret_cast<__m256i*>(imin[t]);
+          _mm256_store_si256(is, _mm256_add_epi32(_mm256_load_si256(is), ip));
+          _mm256_store_si256(im, _mm256_add_epi32(_mm256_load_si256(im), mp));
         }
       }
     }
     if constexpr (!kPerPair) {
       for (int t = 0; t < kT; ++t) {
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), scale[t], acc[t]);
-        acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin[t]), min_scale[t], acc_min[t]);
+        const __m256 fi = _mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(isum[t])));
+        const __m256 fm = _mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(imin[t])));
+        _mm256_store_ps(acc[t], _mm256_fmadd_ps(fi, _mm256_load_ps(scale[t]), _mm256_load_ps(acc[t])));
+        _mm256_store_ps(acc_min[t], _mm256_fmadd_ps(fm, _mm256_load_ps(min_scale[t]), _mm256_load_ps(acc_min[t])));
       }
     }
   }
-  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y[t], _mm256_sub_ps(acc[t], acc_min[t]));
+  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y[t], _mm256_sub_ps(_mm256_load_ps(acc[t]), _mm256_load_ps(acc_min[t])));
 }
 
 // Decode: kG groups side by side against one token (the activation broadcasts shared, kG weight
