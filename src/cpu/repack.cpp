@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "cpu/dot.h"
 #include "quant/blocks.h"
 
@@ -20,13 +21,14 @@ bool RepackDisabled() {
   return disabled;
 }
 
-// Bytes of one activation row as the layout's kernels read it. q4_0x8 appends each block's code
-// sum (int16) to the Q8_0 row: the kernel multiplies unsigned codes 0..15 and subtracts 8 x that
-// sum, which gives the same exact integer as signed codes -8..7.
+// Bytes of one activation row as the layout's kernels read it. q4_0x8 appends, per block, 8 x
+// its code sum (int32) and its scale as a float: the kernel multiplies unsigned codes 0..15 and
+// subtracts the first, which gives the same exact integer as signed codes -8..7, and both are
+// then plain broadcast loads in the inner loop (no F16 conversion or widening per token).
 uint64_t ActBytes(RepackLayout l, int64_t n_in) {
   switch (l) {
     case RepackLayout::kQ4_0x8:
-      return static_cast<uint64_t>(n_in / kQK8_0) * (sizeof(BlockQ8_0) + sizeof(int16_t));
+      return static_cast<uint64_t>(n_in / kQK8_0) * (sizeof(BlockQ8_0) + sizeof(int32_t) + sizeof(float));
     case RepackLayout::kQ4Kx8:
       return static_cast<uint64_t>(n_in / kQK_K) * sizeof(BlockQ8K);
     case RepackLayout::kNone: break;
@@ -39,11 +41,14 @@ void QuantizeActRow(RepackLayout l, Isa isa, const float* x, int64_t n_in, uint8
     GetDotKernel(GgmlType::Q4_0, isa).quantize(x, out, n_in);
     const int64_t nb = n_in / kQK8_0;
     const auto* blocks = reinterpret_cast<const BlockQ8_0*>(out);
-    auto* sums = reinterpret_cast<int16_t*>(out + static_cast<uint64_t>(nb) * sizeof(BlockQ8_0));
+    uint8_t* side = out + static_cast<uint64_t>(nb) * sizeof(BlockQ8_0);
     for (int64_t b = 0; b < nb; ++b) {
-      int s = 0;
+      int32_t s = 0;
       for (int i = 0; i < kQK8_0; ++i) s += blocks[b].qs[i];
-      sums[b] = static_cast<int16_t>(s);
+      const int32_t offset = 8 * s;
+      const float d = HalfToFloat(blocks[b].d);
+      std::memcpy(side + 4 * b, &offset, 4);
+      std::memcpy(side + 4 * (nb + b), &d, 4);
     }
     return;
   }

@@ -31,8 +31,13 @@ namespace {
 constexpr uint64_t kGroupBlockBytes = 8 * sizeof(BlockQ4_0);  // 144
 static_assert(kGroupBlockBytes == 144);
 
-const int16_t* ActSums(const uint8_t* act_row, int64_t nb) {
-  return reinterpret_cast<const int16_t*>(act_row + static_cast<uint64_t>(nb) * sizeof(BlockQ8_0));
+// The activation row's side tables (repack.cpp ActBytes): 8 x each block's code sum, and each
+// block's scale as a float.
+const int32_t* ActOffsets(const uint8_t* act_row, int64_t nb) {
+  return reinterpret_cast<const int32_t*>(act_row + static_cast<uint64_t>(nb) * sizeof(BlockQ8_0));
+}
+const float* ActScales(const uint8_t* act_row, int64_t nb) {
+  return reinterpret_cast<const float*>(act_row + static_cast<uint64_t>(nb) * (sizeof(BlockQ8_0) + 4));
 }
 
 #if defined(EMBER_REPACK_AVX2)
@@ -48,10 +53,15 @@ template <int kT>
 EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, float* const* y) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[kT];
-  for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
-  const int16_t* sums[kT];
-  for (int t = 0; t < kT; ++t) sums[t] = ActSums(act[t], nb);
+  // The accumulators live in a buffer, touched once per block and token: in registers beside
+  // the 8 code vectors they made GCC spill inside the block loop.
+  alignas(32) float acc[kT][8] = {};
+  const int32_t* offs[kT];
+  const float* das[kT];
+  for (int t = 0; t < kT; ++t) {
+    offs[t] = ActOffsets(act[t], nb);
+    das[t] = ActScales(act[t], nb);
+  }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = gp + static_cast<uint64_t>(b) * kGroupBlockBytes;
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
@@ -68,12 +78,12 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
         s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w[k], Broadcast4(a->qs + 4 * k)));
       }
       __m256i isum = _mm256_madd_epi16(s, ones);
-      isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(8 * static_cast<int32_t>(sums[t][b])));
-      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(a->d)));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc[t]);
+      isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(offs[t][b]));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(das[t] + b));
+      _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, _mm256_load_ps(acc[t])));
     }
   }
-  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y[t], acc[t]);
+  for (int t = 0; t < kT; ++t) _mm256_storeu_ps(y[t], _mm256_load_ps(acc[t]));
 }
 
 // Decode: kG groups side by side against one token, so that each core keeps kG streams of
@@ -87,13 +97,14 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[kG];
   for (int g = 0; g < kG; ++g) acc[g] = _mm256_setzero_ps();
-  const int16_t* sums = ActSums(act, nb);
+  const int32_t* offs = ActOffsets(act, nb);
+  const float* das = ActScales(act, nb);
   const auto* a = reinterpret_cast<const BlockQ8_0*>(act);
   for (int64_t b = 0; b < nb; ++b) {
     __m256i ab[8];
     for (int k = 0; k < 8; ++k) ab[k] = Broadcast4(a[b].qs + 4 * k);
-    const __m256i off = _mm256_set1_epi32(8 * static_cast<int32_t>(sums[b]));
-    const __m256 da = _mm256_set1_ps(_cvtsh_ss(a[b].d));
+    const __m256i off = _mm256_set1_epi32(offs[b]);
+    const __m256 da = _mm256_broadcast_ss(das + b);
     for (int g = 0; g < kG; ++g) {
       const uint8_t* blk = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
       __m256i s = _mm256_setzero_si256();

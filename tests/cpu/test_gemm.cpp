@@ -4,6 +4,7 @@
 // random bytes (every code, -128 in Q8_0, extreme K-quant scales) and on every ISA with a kernel.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -19,7 +20,16 @@ namespace ember::cpu {
 namespace {
 
 const GgmlType kTiledTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                                GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+                                GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                                GgmlType::F32,  GgmlType::F16,  GgmlType::BF16};
+
+bool IsFloat(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+
+// Row lengths with whole blocks; float rows also with a tail after the last 8-element chunk.
+std::vector<int64_t> AwkwardLengths(GgmlType t) {
+  if (IsFloat(t)) return {1, 7, 8, 37, 96, 259};
+  return TraitsOf(t).block_size == 32 ? std::vector<int64_t>{32, 96, 224, 352} : std::vector<int64_t>{256, 768};
+}
 
 std::vector<Isa> IsasWithGemm(GgmlType t) {
   std::vector<Isa> v;
@@ -34,10 +44,20 @@ void SetHalf(uint8_t* p, float v) {
   std::memcpy(p, &h, 2);
 }
 
-// n_out rows of random bytes with the F16 scales replaced by finite random values.
+// n_out rows of random bytes with the F16 scales replaced by finite random values (float
+// types: normal values, so that no NaN compares unequal to itself).
 std::vector<uint8_t> RandomWeights(std::mt19937& rng, GgmlType t, int64_t n_in, int64_t n_out) {
   const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
   std::vector<uint8_t> w(rb * static_cast<uint64_t>(n_out));
+  if (IsFloat(t)) {
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> row(static_cast<size_t>(n_in));
+    for (int64_t r = 0; r < n_out; ++r) {
+      for (float& v : row) v = nd(rng);
+      QuantizeRow(t, row.data(), w.data() + static_cast<uint64_t>(r) * rb, n_in);
+    }
+    return w;
+  }
   std::uniform_int_distribution<int> byte(0, 255);
   for (uint8_t& b : w) b = static_cast<uint8_t>(byte(rng));
   std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
@@ -115,11 +135,8 @@ void ExpectSameBitsAsRowDots(GgmlType t, Isa isa, int64_t n_in, int64_t n_out, i
 TEST(Gemm, EveryTiledTypeGivesTheRowDotBitsOnAwkwardShapes) {
   std::mt19937 rng(11);
   for (GgmlType t : kTiledTypes) {
-    const int64_t block = TraitsOf(t).block_size;
-    const std::vector<int64_t> lengths =
-        block == 32 ? std::vector<int64_t>{32, 96, 224, 352} : std::vector<int64_t>{256, 768};
     for (Isa isa : IsasWithGemm(t)) {
-      for (int64_t n_in : lengths) {
+      for (int64_t n_in : AwkwardLengths(t)) {
         for (auto [n_out, n_tok] : {std::pair<int64_t, int64_t>{1, 1}, {5, 2}, {13, 3}, {8, 7}, {37, 19}}) {
           ExpectSameBitsAsRowDots(t, isa, n_in, n_out, n_tok, 0, n_out, rng);
         }
@@ -130,8 +147,8 @@ TEST(Gemm, EveryTiledTypeGivesTheRowDotBitsOnAwkwardShapes) {
 
 TEST(Gemm, RowRangesNotOnPanelBoundariesWriteOnlyTheirRows) {
   std::mt19937 rng(12);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K}) {
-    const int64_t n_in = TraitsOf(t).block_size == 32 ? 64 : 256;
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K, GgmlType::F16}) {
+    const int64_t n_in = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       ExpectSameBitsAsRowDots(t, isa, n_in, 23, 5, 3, 18, rng);
       ExpectSameBitsAsRowDots(t, isa, n_in, 23, 4, 22, 23, rng);
@@ -146,14 +163,19 @@ TEST(Gemm, BatchesLongerThanOneTokenChunkStayExact) {
   for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
     for (Isa isa : IsasWithGemm(t)) ExpectSameBitsAsRowDots(t, isa, 8192, 6, 53, 0, 6, rng);
   }
+  // Float chunks hold about 192 KiB of widened activations: 3 tokens of 9001 elements, so 17
+  // tokens make 5 full chunks and a partial one (and rows end in a 1-element tail).
+  for (GgmlType t : {GgmlType::F32, GgmlType::BF16}) {
+    for (Isa isa : IsasWithGemm(t)) ExpectSameBitsAsRowDots(t, isa, 9001, 6, 17, 0, 6, rng);
+  }
 }
 
 TEST(Gemm, MatMulOnPromptBatchesEqualsRowDotsForEveryTiledType) {
   std::mt19937 rng(14);
   ThreadPool pool(3);
   for (GgmlType t : kTiledTypes) {
-    const int64_t n_in = TraitsOf(t).block_size == 32 ? 160 : 512;
-    const int64_t n_out = 45, n_tok = 9;
+    const int64_t n_in = IsFloat(t) ? 171 : (TraitsOf(t).block_size == 32 ? 160 : 512);
+    const int64_t n_out = 45, n_tok = 11;  // neither a multiple of 2 or 3 tokens, nor of 4 rows
     const auto w = RandomWeights(rng, t, n_in, n_out);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     std::vector<float> x(static_cast<size_t>(n_in * n_tok));
@@ -170,7 +192,8 @@ TEST(Gemm, MatMulOnPromptBatchesEqualsRowDotsForEveryTiledType) {
         k.quantize(x.data() + tok * n_in, xq.data(), n_in);
         for (int64_t r = 0; r < n_out; ++r) {
           const float want = k.dot(n_in, w.data() + r * rb, xq.data());
-          ASSERT_EQ(y[static_cast<size_t>(tok * n_out + r)], want)
+          const float got = y[static_cast<size_t>(tok * n_out + r)];
+          ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
               << GgmlTypeName(t) << " isa=" << IsaName(isa) << " row " << r << " token " << tok;
         }
       }
