@@ -19,8 +19,8 @@
 namespace ember::cpu {
 
 // Whether a tiled kernel exists for `type` at `isa` (AVX2: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
-// Q5_K, Q6_K, and F32, F16, BF16 in gemm_float_avx2.cpp). Other types and the scalar path use
-// the row dot products.
+// Q5_K, Q6_K; F32, F16, BF16 in gemm_float_avx2.cpp; IQ4_NL in gemm_iq4nl_avx2.cpp). Other
+// types and the scalar path use the row dot products.
 bool HasGemm(GgmlType type, Isa isa);
 
 // Bytes of the packed activations of n_tok tokens of n_in elements (plus alignment slack).

@@ -380,16 +380,19 @@ float SoftmaxScores(float* e, int64_t first, int64_t p, float scale, float softc
 }
 
 #if defined(EMBER_OPS_AVX2)
-// Prompt batches with the cache rows already in F32 (kf, vf): the queries of a few tokens and of
-// every head that shares one K/V head are attended together, so that each K/V row comes from
-// memory once per block of queries rather than once per query (a long prompt's rows do not fit
-// in L2; measured on Gemma 3 pp512, attention was memory-bound at ~4 cycles per 8-lane
-// multiply-add). Scores go key tile by key tile (the tile's K rows stay in L1 across the
-// queries), weighted sums 8 columns at a time (the column strip of V is shared). Every query
-// gets exactly the per-query loop's products, softmax and sums, in the same order: same bits.
+// Prompt batches with the cache rows already in F32: kf row by row as the cache, vf in strips
+// of 8 columns (strip (kvh, c) holds columns c..c+7 of K/V head kvh for every position, 8 floats
+// per position, n_kv_max positions). The queries of a few tokens and of every head that shares
+// one K/V head are attended together, so that each K/V row comes from memory once per block of
+// queries rather than once per query (a long prompt's rows do not fit in L2; measured on Gemma 3
+// pp512, attention was memory-bound at ~4 cycles per 8-lane multiply-add). Scores go key tile by
+// key tile (the tile's K rows stay in L1 across the queries); weighted sums go strip by strip,
+// each a contiguous 32 bytes per position that stays in L1 across the queries (rows 1 KiB apart
+// touched 32 bytes at a time made the same loop wait on L2). Every query gets exactly the
+// per-query loop's products, softmax and sums, in the same order: the same bits.
 void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t pos0,
                            const AttentionArgs& a, const float* kf, int64_t kw, const float* vf,
-                           int64_t vw, float* out) {
+                           float* out) {
   const int64_t group = a.n_head / a.n_head_kv;
   const int64_t hd = a.head_dim;
   const int64_t n_kv_max = pos0 + n_tokens;
@@ -439,8 +442,8 @@ void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, i
       }
       for (int64_t c = 0; c < hd; c += 8) {
         for (int64_t i = 0; i < nq; ++i) {
-          WeightedSumF32Lanes(firsts[i], lasts[i], e.data() + i * e_stride, vf + kvh * hd + c, vw, 8,
-                              out + q_of(i) * hd + c);
+          WeightedSumF32Lanes(firsts[i], lasts[i], e.data() + i * e_stride,
+                              vf + (kvh * (hd / 8) + c / 8) * n_kv_max * 8, 8, 8, out + q_of(i) * hd + c);
         }
       }
     }
@@ -480,15 +483,18 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
 #if defined(EMBER_OPS_AVX2)
   if (f32_rows) {
     kf.resize(static_cast<size_t>(n_kv_max * kw));
-    vf.resize(static_cast<size_t>(n_kv_max * vw));
+    vf.resize(static_cast<size_t>(n_kv_max * a.n_head_kv * hd));
     pool.ParallelFor(n_kv_max - lo, std::max<int64_t>(1, (n_kv_max - lo) / (4 * pool.size())),
                      [&](int64_t j0, int64_t j1) {
       for (int64_t j = lo + j0; j < lo + j1; ++j) {
         HalvesToFloats(reinterpret_cast<const uint16_t*>(a.k + static_cast<uint64_t>(j) * a.k_stride), kf.data() + j * kw, kw);
-        HalvesToFloats(reinterpret_cast<const uint16_t*>(a.v + static_cast<uint64_t>(j) * a.v_stride), vf.data() + j * vw, vw);
+        const auto* vrow = reinterpret_cast<const uint16_t*>(a.v + static_cast<uint64_t>(j) * a.v_stride);
+        for (int64_t strip = 0; strip < a.n_head_kv * hd / 8; ++strip) {
+          HalvesToFloats(vrow + 8 * strip, vf.data() + (strip * n_kv_max + j) * 8, 8);
+        }
       }
     });
-    PromptAttentionShared(pool, q, n_tokens, pos0, a, kf.data(), kw, vf.data(), vw, out);
+    PromptAttentionShared(pool, q, n_tokens, pos0, a, kf.data(), kw, vf.data(), out);
     return;
   }
 #endif

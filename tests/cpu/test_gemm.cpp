@@ -21,7 +21,7 @@ namespace {
 
 const GgmlType kTiledTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                                 GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
-                                GgmlType::F32,  GgmlType::F16,  GgmlType::BF16};
+                                GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::IQ4_NL};
 
 bool IsFloat(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
 
@@ -65,7 +65,7 @@ std::vector<uint8_t> RandomWeights(std::mt19937& rng, GgmlType t, int64_t n_in, 
   for (uint64_t off = 0; off < w.size(); off += bb) {
     uint8_t* blk = w.data() + off;
     switch (t) {
-      case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0:
+      case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: case GgmlType::IQ4_NL:
         SetHalf(blk, scale(rng));
         break;
       case GgmlType::Q4_1: case GgmlType::Q5_1:
@@ -160,7 +160,7 @@ TEST(Gemm, BatchesLongerThanOneTokenChunkStayExact) {
   // Chunks hold about 192 KiB of codes: at n_in = 8192 that is 24 tokens, so 53 tokens make
   // two full chunks and an odd remainder.
   std::mt19937 rng(13);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::IQ4_NL}) {
     for (Isa isa : IsasWithGemm(t)) ExpectSameBitsAsRowDots(t, isa, 8192, 6, 53, 0, 6, rng);
   }
   // Float chunks hold about 192 KiB of widened activations: 3 tokens of 9001 elements, so 17
