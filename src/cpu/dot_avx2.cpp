@@ -247,9 +247,15 @@ EMBER_AVX2 float DotQ6K(int64_t n, const void* w, const void* a) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i m2 = _mm256_set1_epi8(0x03);
   __m256 facc = _mm256_setzero_ps();
-  float sum = 0.0f;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const int8_t* sc = x[i].scales;
+    // The 16 scales once: each 32-element chunk's multiplier (scale s in lanes 0..7, s+1 in
+    // 8..15) is one byte shuffle and one widening away, and the +32 code offset's correction
+    // (32 x bsums . scales, lane k taking sub-blocks 2k and 2k+1) one madd -- vector work in
+    // place of per-chunk scalar broadcasts and 8 scalar products stored and reloaded (a
+    // store-forwarding stall every super-block).
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m256i sub = _mm256_slli_epi32(
+        _mm256_madd_epi16(Load256(y[i].bsums), _mm256_cvtepi8_epi16(sc)), 5);
     __m256i acc = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
       const uint8_t* ql = x[i].ql + 64 * half;
@@ -266,22 +272,16 @@ EMBER_AVX2 float DotQ6K(int64_t n, const void* w, const void* a) {
                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
       for (int k = 0; k < 4; ++k) {
         const int s = 8 * half + 2 * k;  // scale index of elements 16s .. 16s+31
+        const __m128i pick = _mm_set_epi64x(0x0101010101010101LL * (s + 1), 0x0101010101010101LL * s);
+        const __m256i scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, pick));
         const __m256i p = _mm256_maddubs_epi16(q[k], Load256(y[i].qs + 128 * half + 32 * k));
-        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale));
       }
     }
-    // Codes are stored +32: ggml subtracts 32 * (bsums . scales) lane-wise, lane k taking
-    // sub-blocks 2k and 2k+1, before the float conversion.
-    int32_t sub[8];
-    for (int k = 0; k < 8; ++k) {
-      sub[k] = 32 * (y[i].bsums[2 * k] * sc[2 * k] + y[i].bsums[2 * k + 1] * sc[2 * k + 1]);
-    }
-    acc = _mm256_sub_epi32(acc, Load256(sub));
+    acc = _mm256_sub_epi32(acc, sub);
     facc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * HalfToFloat(x[i].d)), _mm256_cvtepi32_ps(acc), facc);
   }
-  sum = Hsum(facc);
-  return sum;
+  return Hsum(facc);
 }
 
 // BF16 as llamafile's tinyBLAS on AVX2 (llama.cpp's path for BF16 weights there): widen to F32
