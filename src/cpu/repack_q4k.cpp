@@ -101,7 +101,9 @@ EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
 // Registers: the float state (accumulators, scale products) and each pair's low-nibble partial
 // sums live in small aligned buffers, touched once per sub-block pair, so that the inner loops
 // keep only the kT int16 sums, the codes and one broadcast in registers (kept in arrays of
-// vectors, GCC spilled the int16 sums inside the inner loops instead).
+// vectors, GCC spilled the int16 sums inside the inner loops instead). The inner loops are
+// unrolled twice: once, 70; twice, 80; four times, 75; fully, 65 GMAC/s (one core, 5632 x 2048
+// against 128 tokens).
 template <int kT, bool kPerPair>
 EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, float* const* y) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -132,7 +134,7 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
       // live instead of two (~10% faster for one token, measured). lo_part: sc x sum of 2p.
       __m256i s[kT];
       for (int t = 0; t < kT; ++t) s[t] = _mm256_setzero_si256();
-#pragma GCC unroll 1
+#pragma GCC unroll 2
       for (int v = 0; v < 8; ++v) {
         const __m256i lo = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v)), m4);
         for (int t = 0; t < kT; ++t) {
@@ -145,7 +147,7 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
         _mm256_store_si256(reinterpret_cast<__m256i*>(lo_part[t]), _mm256_madd_epi16(s[t], sc_lo));
         s[t] = _mm256_setzero_si256();
       }
-#pragma GCC unroll 1
+#pragma GCC unroll 2
       for (int v = 0; v < 8; ++v) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
