@@ -147,7 +147,7 @@ TEST(Gemm, EveryTiledTypeGivesTheRowDotBitsOnAwkwardShapes) {
 
 TEST(Gemm, RowRangesNotOnPanelBoundariesWriteOnlyTheirRows) {
   std::mt19937 rng(12);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K, GgmlType::F16}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K, GgmlType::F16, GgmlType::IQ4_NL}) {
     const int64_t n_in = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       ExpectSameBitsAsRowDots(t, isa, n_in, 23, 5, 3, 18, rng);
