@@ -19,7 +19,8 @@
 namespace ember::cpu {
 
 // Whether a tiled kernel exists for `type` at `isa` (AVX2: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
-// Q5_K, Q6_K; F32, F16, BF16 in gemm_float_avx2.cpp; IQ4_NL in gemm_iq4nl_avx2.cpp). Other
+// Q5_K, Q6_K; F32, F16, BF16 in gemm_float_avx2.cpp; IQ4_NL in gemm_iq4nl_avx2.cpp; Q2_K, Q3_K,
+// IQ4_XS in gemm_kquant_low_avx2.cpp). Other
 // types and the scalar path use the row dot products.
 bool HasGemm(GgmlType type, Isa isa);
 

@@ -16,6 +16,7 @@
 #include "cpu/gemm.h"
 #include "cpu/gemm_float.h"
 #include "cpu/gemm_iq4nl.h"
+#include "cpu/gemm_kquant_low.h"
 
 #include <algorithm>
 #include <cstring>
@@ -533,6 +534,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
 bool HasGemm(GgmlType type, Isa isa) {
   if (float_gemm::Handles(type)) return float_gemm::Has(type, isa);
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::Has(isa);
+  if (klow_gemm::Handles(type)) return klow_gemm::Has(type, isa);
 #if defined(EMBER_GEMM_AVX2)
   return isa >= Isa::kAvx2 && KindOf(type) != Kind::kNone;
 #else
@@ -545,6 +547,7 @@ bool HasGemm(GgmlType type, Isa isa) {
 uint64_t GemmPackedBytes(GgmlType type, int64_t n_in, int64_t n_tok) {
   if (float_gemm::Handles(type)) return float_gemm::PackedBytes(type, n_in, n_tok);
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::PackedBytes(n_in, n_tok);
+  if (klow_gemm::Handles(type)) return klow_gemm::PackedBytes(n_in, n_tok);
   const ActSizes s = SizesOf(KindOf(type), n_in, n_tok);
   return s.qs + s.d4 + s.s4 + s.bs + s.bsp + kAlign;
 }
@@ -553,6 +556,7 @@ void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act
                   uint64_t act_row_bytes, int64_t t0, int64_t t1, uint8_t* packed) {
   if (float_gemm::Handles(type)) return float_gemm::PackActs(type, n_in, n_tok, act, act_row_bytes, t0, t1, packed);
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::PackActs(n_in, n_tok, act, act_row_bytes, t0, t1, packed);
+  if (klow_gemm::Handles(type)) return klow_gemm::PackActs(n_in, n_tok, act, act_row_bytes, t0, t1, packed);
 #if defined(EMBER_GEMM_AVX2)
   const Kind kind = KindOf(type);
   EMBER_CHECK(kind != Kind::kNone);
@@ -567,6 +571,7 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
               int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
   if (float_gemm::Handles(type)) return float_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::Rows(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
 #if defined(EMBER_GEMM_AVX2)
   switch (KindOf(type)) {
     case Kind::kQ4_0: return RowsAvx2<Kind::kQ4_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);

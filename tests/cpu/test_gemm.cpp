@@ -21,7 +21,8 @@ namespace {
 
 const GgmlType kTiledTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                                 GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
-                                GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::IQ4_NL};
+                                GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::IQ4_NL,
+                                GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS};
 
 bool IsFloat(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
 
@@ -78,6 +79,16 @@ std::vector<uint8_t> RandomWeights(std::mt19937& rng, GgmlType t, int64_t n_in, 
         break;
       case GgmlType::Q6_K:
         SetHalf(blk + offsetof(BlockQ6K, d), scale(rng));
+        break;
+      case GgmlType::Q2_K:
+        SetHalf(blk + offsetof(BlockQ2K, d), scale(rng));
+        SetHalf(blk + offsetof(BlockQ2K, dmin), scale(rng));
+        break;
+      case GgmlType::Q3_K:
+        SetHalf(blk + offsetof(BlockQ3K, d), scale(rng));
+        break;
+      case GgmlType::IQ4_XS:
+        SetHalf(blk + offsetof(BlockIQ4XS, d), scale(rng));
         break;
       default:
         ADD_FAILURE() << "no block layout for " << GgmlTypeName(t);
@@ -147,7 +158,8 @@ TEST(Gemm, EveryTiledTypeGivesTheRowDotBitsOnAwkwardShapes) {
 
 TEST(Gemm, RowRangesNotOnPanelBoundariesWriteOnlyTheirRows) {
   std::mt19937 rng(12);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K, GgmlType::F16, GgmlType::IQ4_NL}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K, GgmlType::F16, GgmlType::IQ4_NL,
+                     GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS}) {
     const int64_t n_in = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       ExpectSameBitsAsRowDots(t, isa, n_in, 23, 5, 3, 18, rng);
@@ -160,7 +172,8 @@ TEST(Gemm, BatchesLongerThanOneTokenChunkStayExact) {
   // Chunks hold about 192 KiB of codes: at n_in = 8192 that is 24 tokens, so 53 tokens make
   // two full chunks and an odd remainder.
   std::mt19937 rng(13);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::IQ4_NL}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::IQ4_NL,
+                     GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS}) {
     for (Isa isa : IsasWithGemm(t)) ExpectSameBitsAsRowDots(t, isa, 8192, 6, 53, 0, 6, rng);
   }
   // Float chunks hold about 192 KiB of widened activations: 3 tokens of 9001 elements, so 17

@@ -1,0 +1,349 @@
+// AVX2 tiled prompt kernels for Q2_K, Q3_K and IQ4_XS weights against Q8_K activations
+// (gemm.h, gemm_kquant_low.h), compiled for AVX2 through function attributes like dot_avx2.cpp.
+//
+// Exactness. The row dots (avx2::DotQ2K, DotQ3K, DotIQ4XS) form, per 256-element super-block,
+// 8 int32 lanes: for each 32-element chunk, the 16-bit pair sums code x activation (maddubs)
+// multiplied by the chunk's int16 scale multiplier and summed in pairs (madd) -- lane l of a
+// chunk takes its elements 4l..4l+3 -- then added over the 8 chunks. The float side is one
+// fused multiply-add of d_w * d_a (one rounded product) times those lanes per super-block into
+// one 8-lane accumulator, preceded for Q2_K by one of -d_a * dmin_w times madd(mins, bsums);
+// then the lane sum. Here each weight super-block is unpacked once per panel of 4 rows and
+// token chunk -- codes to bytes, scales to ready-made int16 multiplier vectors -- and each code
+// vector feeds 2 tokens, each activation vector 4 rows. The 16-bit pair sums are the same
+// integers (Q3_K's maddubs(q & 3) - maddubs(4 * !h) is maddubs(|c|, sign(y, c)) of the signed
+// code c, as no pair sum reaches 16 bits and Q8_K codes stay within -127..127), int32 sums are
+// exact in any order, and the float operations are the same in the same order: the same bits.
+#include "cpu/gemm_kquant_low.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "quant/blocks.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EMBER_GEMM_KLOW_AVX2 1
+#define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+namespace ember::cpu::klow_gemm {
+namespace {
+
+enum class Kind { kQ2K, kQ3K, kIQ4XS };
+
+constexpr int kRows = 4;  // weight rows per panel
+constexpr int kToks = 2;  // tokens per inner step
+constexpr uint64_t kAlign = 64;
+
+uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+// Packed activations: codes [t][sb][256], scales [t][sb], bsums [t][sb][16] (Q2_K's mins).
+struct Acts {
+  int64_t nsb;
+  const int8_t* qs;
+  const float* d;
+  const int16_t* bs;
+};
+
+Acts LayoutOf(int64_t n_in, int64_t n_tok, const uint8_t* base) {
+  const auto* p = reinterpret_cast<const uint8_t*>((reinterpret_cast<uintptr_t>(base) + kAlign - 1) / kAlign * kAlign);
+  const int64_t nsb = n_in / kQK_K;
+  const auto n = static_cast<uint64_t>(n_tok * nsb);
+  return {nsb, reinterpret_cast<const int8_t*>(p), reinterpret_cast<const float*>(p + AlignUp(n * 256)),
+          reinterpret_cast<const int16_t*>(p + AlignUp(n * 256) + AlignUp(n * 4))};
+}
+
+#if defined(EMBER_GEMM_KLOW_AVX2)
+
+// A thread's scratch, grown on demand and 64-byte aligned.
+uint8_t* ThreadScratch(uint64_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < bytes + kAlign) buf.resize(bytes + kAlign);
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + kAlign - 1) / kAlign * kAlign);
+}
+
+EMBER_AVX2 inline float Hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+EMBER_AVX2 inline __m256i Load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+EMBER_AVX2 inline __m256i LoadA(const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); }
+EMBER_AVX2 inline void StoreA(void* p, __m256i v) { _mm256_store_si256(static_cast<__m256i*>(p), v); }
+
+EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes,
+                             int64_t t0, int64_t t1, uint8_t* packed) {
+  const Acts a = LayoutOf(n_in, n_tok, packed);
+  auto* qs = const_cast<int8_t*>(a.qs);
+  auto* d = const_cast<float*>(a.d);
+  auto* bs = const_cast<int16_t*>(a.bs);
+  for (int64_t t = t0; t < t1; ++t) {
+    const auto* y = reinterpret_cast<const BlockQ8K*>(act + static_cast<uint64_t>(t) * act_row_bytes);
+    for (int64_t i = 0; i < a.nsb; ++i) {
+      const int64_t ti = t * a.nsb + i;
+      for (int c = 0; c < 8; ++c) StoreA(qs + ti * 256 + 32 * c, Load(y[i].qs + 32 * c));
+      d[ti] = y[i].d;
+      std::memcpy(bs + ti * 16, y[i].bsums, 32);
+    }
+  }
+}
+
+// A panel of 4 rows, per super-block and row slot (slot = 4 * sb + row): codes [slot][256]
+// (signed for Q3_K and IQ4_XS, 0..3 for Q2_K), their absolute values (signed types), the int16
+// multiplier of each 32-code chunk [slot][8][16], Q2_K's 16 mins [slot][16]; per super-block
+// the rows' d and -dmin, 4 rows twice ([sb][8]: lane 4 * token + row).
+struct Panel {
+  uint8_t* q;
+  uint8_t* aq;
+  int16_t* sc;
+  int16_t* mn;
+  float* dx8;
+  float* nm8;
+};
+
+uint64_t PanelBytes(int64_t nsb) {
+  const auto n = static_cast<uint64_t>(nsb) * kRows;
+  return 3 * AlignUp(n * 256) + AlignUp(n * 32) + 2 * AlignUp(n * 8);
+}
+
+Panel PanelAt(uint8_t* p, int64_t nsb) {
+  const auto n = static_cast<uint64_t>(nsb) * kRows;
+  Panel pn;
+  pn.q = p;
+  pn.aq = p + AlignUp(n * 256);
+  pn.sc = reinterpret_cast<int16_t*>(pn.aq + AlignUp(n * 256));
+  pn.mn = reinterpret_cast<int16_t*>(reinterpret_cast<uint8_t*>(pn.sc) + AlignUp(n * 256));
+  pn.dx8 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(pn.mn) + AlignUp(n * 32));
+  pn.nm8 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(pn.dx8) + AlignUp(n * 8));
+  return pn;
+}
+
+// Chunk c (elements 32c..32c+31) of a Q2_K / Q3_K super-block: sub-block 2c's scale in the low
+// 128-bit lane (its first 16 elements), 2c+1's in the high lane, as the row dots' ScalePair.
+EMBER_AVX2 inline __m256i PairScale(int lo, int hi) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
+}
+
+// One weight row (or zeros, for the padding rows of the last panel) into slot r of each
+// super-block.
+template <Kind K>
+EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p) {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  for (int64_t i = 0; i < nsb; ++i) {
+    const int64_t slot = i * kRows + r;
+    uint8_t* q = p.q + slot * 256;
+    uint8_t* aq = p.aq + slot * 256;
+    int16_t* sc = p.sc + slot * 128;
+    float d = 0.0f, nm = 0.0f;
+    if (row == nullptr) {
+      std::memset(q, 0, 256);
+      std::memset(aq, 0, 256);
+      std::memset(sc, 0, 256);
+      std::memset(p.mn + slot * 16, 0, 32);
+    } else if constexpr (K == Kind::kIQ4XS) {
+      const auto& x = reinterpret_cast<const BlockIQ4XS*>(row)[i];
+      const __m128i values = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
+      const __m128i m4 = _mm_set1_epi8(0x0F);
+      for (int ib = 0; ib < 8; ++ib) {
+        const int lo = (x.scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
+        const int hi = (x.scales_h >> (2 * ib)) & 0x03;
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.qs + 16 * ib));
+        const __m256i lv = _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(v, 4), m4)),
+                                            _mm_shuffle_epi8(values, _mm_and_si128(v, m4)));
+        StoreA(q + 32 * ib, lv);
+        StoreA(aq + 32 * ib, _mm256_sign_epi8(lv, lv));
+        StoreA(sc + 16 * ib, _mm256_set1_epi16(static_cast<int16_t>((lo | (hi << 4)) - 32)));
+      }
+      d = _cvtsh_ss(x.d);
+    } else if constexpr (K == Kind::kQ3K) {
+      const auto& x = reinterpret_cast<const BlockQ3K*>(row)[i];
+      // The 16 signed 6-bit scales, unpacked as DotQ3K does.
+      uint32_t aux[3], s32[4];
+      std::memcpy(aux, x.scales, 12);
+      constexpr uint32_t kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+      s32[0] = (aux[0] & kLow4) | (((aux[2] >> 0) & kLow2) << 4);
+      s32[1] = (aux[1] & kLow4) | (((aux[2] >> 2) & kLow2) << 4);
+      s32[2] = ((aux[0] >> 4) & kLow4) | (((aux[2] >> 4) & kLow2) << 4);
+      s32[3] = ((aux[1] >> 4) & kLow4) | (((aux[2] >> 6) & kLow2) << 4);
+      int8_t s[16];
+      std::memcpy(s, s32, 16);
+      const __m256i hbits = Load(x.hmask);
+      for (int j = 0; j < 2; ++j) {
+        const __m256i q3 = Load(x.qs + 32 * j);
+        for (int k = 0; k < 4; ++k) {
+          const int c = 4 * j + k;
+          const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << c));
+          const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q3, 2 * k), m3);
+          const __m256i h4 = _mm256_andnot_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit), bit),
+                                                 _mm256_set1_epi8(4));
+          const __m256i code = _mm256_sub_epi8(lo, h4);
+          StoreA(q + 32 * c, code);
+          StoreA(aq + 32 * c, _mm256_sign_epi8(code, code));
+          StoreA(sc + 16 * c, PairScale(s[2 * c] - 32, s[2 * c + 1] - 32));
+        }
+      }
+      d = _cvtsh_ss(x.d);
+    } else {
+      const auto& x = reinterpret_cast<const BlockQ2K*>(row)[i];
+      const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
+      StoreA(p.mn + slot * 16, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F))));
+      for (int j = 0; j < 2; ++j) {
+        const __m256i q2 = Load(x.qs + 32 * j);
+        for (int k = 0; k < 4; ++k) {
+          const int c = 4 * j + k;
+          StoreA(q + 32 * c, _mm256_and_si256(_mm256_srli_epi16(q2, 2 * k), m3));
+          StoreA(sc + 16 * c, PairScale(x.scales[2 * c] & 0x0F, x.scales[2 * c + 1] & 0x0F));
+        }
+      }
+      d = _cvtsh_ss(x.d);
+      nm = -_cvtsh_ss(x.dmin);
+    }
+    p.dx8[i * 8 + r] = p.dx8[i * 8 + 4 + r] = d;
+    p.nm8[i * 8 + r] = p.nm8[i * 8 + 4 + r] = nm;
+  }
+}
+
+// One row's 32-code chunk against both tokens' activation vectors: the scaled lane sums added
+// to s0 and s1. Each code, |code| and multiplier vector is loaded once for the 2 tokens.
+template <Kind K>
+EMBER_AVX2 inline void RowStep(const uint8_t* q, const uint8_t* aq, const int16_t* sc, __m256i y0, __m256i y1,
+                               __m256i& s0, __m256i& s1) {
+  const __m256i qv = LoadA(q);
+  const __m256i scv = LoadA(sc);
+  __m256i p0, p1;
+  if constexpr (K == Kind::kQ2K) {
+    p0 = _mm256_maddubs_epi16(qv, y0);
+    p1 = _mm256_maddubs_epi16(qv, y1);
+  } else {
+    const __m256i av = LoadA(aq);
+    p0 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y0, qv));
+    p1 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y1, qv));
+  }
+  s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(p0, scv));
+  s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p1, scv));
+}
+
+// 4 rows x 2 tokens (tb may equal ta for an odd count): out[4 * token + row]. The 8 integer
+// sums are named so that they stay in registers through the chunk loop; the float
+// accumulators change once per super-block and may live in memory.
+template <Kind K>
+EMBER_AVX2 void Tile(const Panel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
+  const int64_t nsb = a.nsb;
+  __m256 facc[kToks * kRows];
+  for (auto& f : facc) f = _mm256_setzero_ps();
+  alignas(32) float dd[8], dm[8];
+  for (int64_t i = 0; i < nsb; ++i) {
+    const int64_t ia = ta * nsb + i, ib = tb * nsb + i;
+    const __m256 dy = _mm256_set_m128(_mm_set1_ps(a.d[ib]), _mm_set1_ps(a.d[ia]));
+    // d_w * d_a per (row, token): one rounded product, as the row dot's.
+    _mm256_store_ps(dd, _mm256_mul_ps(_mm256_load_ps(p.dx8 + i * 8), dy));
+    if constexpr (K == Kind::kQ2K) {
+      // First the min term: -d_a * dmin_w (the same product, negated) times mins . bsums.
+      _mm256_store_ps(dm, _mm256_mul_ps(_mm256_load_ps(p.nm8 + i * 8), dy));
+      const __m256i ba = LoadA(a.bs + ia * 16);
+      const __m256i bb = LoadA(a.bs + ib * 16);
+      for (int r = 0; r < kRows; ++r) {
+        const __m256i mn = LoadA(p.mn + (i * kRows + r) * 16);
+        facc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dm[r]), _mm256_cvtepi32_ps(_mm256_madd_epi16(mn, ba)), facc[r]);
+        facc[4 + r] = _mm256_fmadd_ps(_mm256_set1_ps(dm[4 + r]), _mm256_cvtepi32_ps(_mm256_madd_epi16(mn, bb)),
+                                      facc[4 + r]);
+      }
+    }
+    const int8_t* ya = a.qs + ia * 256;
+    const int8_t* yb = a.qs + ib * 256;
+    const uint8_t* q = p.q + i * kRows * 256;
+    const uint8_t* aq = p.aq + i * kRows * 256;
+    const int16_t* sc = p.sc + i * kRows * 128;
+    __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
+            s31 = s00;
+    for (int c = 0; c < 8; ++c) {
+      const __m256i y0 = LoadA(ya + 32 * c);
+      const __m256i y1 = LoadA(yb + 32 * c);
+      RowStep<K>(q + 32 * c, aq + 32 * c, sc + 16 * c, y0, y1, s00, s01);
+      RowStep<K>(q + 256 + 32 * c, aq + 256 + 32 * c, sc + 128 + 16 * c, y0, y1, s10, s11);
+      RowStep<K>(q + 512 + 32 * c, aq + 512 + 32 * c, sc + 256 + 16 * c, y0, y1, s20, s21);
+      RowStep<K>(q + 768 + 32 * c, aq + 768 + 32 * c, sc + 384 + 16 * c, y0, y1, s30, s31);
+    }
+    const __m256i sums[kToks * kRows] = {s00, s10, s20, s30, s01, s11, s21, s31};
+    for (int l = 0; l < kToks * kRows; ++l) {
+      facc[l] = _mm256_fmadd_ps(_mm256_set1_ps(dd[l]), _mm256_cvtepi32_ps(sums[l]), facc[l]);
+    }
+  }
+  for (int l = 0; l < kToks * kRows; ++l) out[l] = Hsum(facc[l]);
+}
+
+// Chunks of tokens whose codes (about 192 KiB) stay in L2; each panel is unpacked once per chunk.
+template <Kind K>
+EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                         const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+  const Acts a = LayoutOf(n_in, n_tok, packed);
+  const int64_t nsb = a.nsb;
+  const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
+  const Panel p = PanelAt(ThreadScratch(PanelBytes(nsb)), nsb);
+  alignas(32) float out[kRows * kToks];
+  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+    const int64_t c1 = std::min(n_tok, c0 + chunk);
+    for (int64_t p0 = r0; p0 < r1; p0 += kRows) {
+      const int n_rows = static_cast<int>(std::min<int64_t>(kRows, r1 - p0));
+      for (int r = 0; r < kRows; ++r) {
+        UnpackRow<K>(r < n_rows ? w + static_cast<uint64_t>(p0 + r) * row_bytes : nullptr, nsb, r, p);
+      }
+      for (int64_t t = c0; t < c1; t += kToks) {
+        const int64_t tb = std::min(t + 1, c1 - 1);
+        Tile<K>(p, a, t, tb, out);
+        for (int tt = 0; tt <= tb - t; ++tt) {
+          for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
+        }
+      }
+    }
+  }
+}
+
+#endif  // EMBER_GEMM_KLOW_AVX2
+
+}  // namespace
+
+bool Has(GgmlType type, Isa isa) {
+#if defined(EMBER_GEMM_KLOW_AVX2)
+  return Handles(type) && isa >= Isa::kAvx2;
+#else
+  (void)type, (void)isa;
+  return false;
+#endif
+}
+
+uint64_t PackedBytes(int64_t n_in, int64_t n_tok) {
+  const auto n = static_cast<uint64_t>(n_tok * (n_in / kQK_K));
+  return AlignUp(n * 256) + AlignUp(n * 4) + AlignUp(n * 32) + kAlign;
+}
+
+void PackActs(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes, int64_t t0,
+              int64_t t1, uint8_t* packed) {
+#if defined(EMBER_GEMM_KLOW_AVX2)
+  PackActsAvx2(n_in, n_tok, act, act_row_bytes, t0, t1, packed);
+#else
+  (void)n_in, (void)n_tok, (void)act, (void)act_row_bytes, (void)t0, (void)t1, (void)packed;
+  Fail("no tiled CPU kernels in this build");
+#endif
+}
+
+void Rows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+#if defined(EMBER_GEMM_KLOW_AVX2)
+  switch (type) {
+    case GgmlType::Q2_K: return RowsAvx2<Kind::kQ2K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case GgmlType::Q3_K: return RowsAvx2<Kind::kQ3K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case GgmlType::IQ4_XS: return RowsAvx2<Kind::kIQ4XS>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    default: break;
+  }
+#else
+  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy;
+#endif
+  Fail("no tiled CPU kernel for weight type {}", GgmlTypeName(type));
+}
+
+}  // namespace ember::cpu::klow_gemm
