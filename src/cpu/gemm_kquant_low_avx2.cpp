@@ -93,12 +93,14 @@ EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, ui
 }
 
 // A panel of 4 rows, per super-block and row slot (slot = 4 * sb + row): codes [slot][256]
-// (signed for Q3_K and IQ4_XS, 0..3 for Q2_K), their absolute values (signed types), the int16
-// multiplier of each 32-code chunk [slot][8][16], Q2_K's 16 mins [slot][16]; per super-block
-// the rows' d and -dmin, 4 rows twice ([sb][8]: lane 4 * token + row).
+// (signed for Q3_K and IQ4_XS, 0..3 for Q2_K), the int16 multiplier of each 32-code chunk
+// [slot][8][16], Q2_K's 16 mins [slot][16]; per super-block the rows' d and -dmin, 4 rows twice
+// ([sb][8]: lane 4 * token + row). The signed types' |code| is formed in the tile (one op per
+// code vector, shared by both tokens) rather than stored: that keeps a 4096-wide panel at
+// 32 KiB instead of 48, and the tile at 14 vector loads per chunk instead of 22 (GCC folded
+// the stored vectors into each token's instructions).
 struct Panel {
   uint8_t* q;
-  uint8_t* aq;
   int16_t* sc;
   int16_t* mn;
   float* dx8;
@@ -107,25 +109,31 @@ struct Panel {
 
 uint64_t PanelBytes(int64_t nsb) {
   const auto n = static_cast<uint64_t>(nsb) * kRows;
-  return 3 * AlignUp(n * 256) + AlignUp(n * 32) + 2 * AlignUp(n * 8);
+  return 2 * AlignUp(n * 256) + AlignUp(n * 32) + 2 * AlignUp(n * 8);
 }
 
 Panel PanelAt(uint8_t* p, int64_t nsb) {
   const auto n = static_cast<uint64_t>(nsb) * kRows;
   Panel pn;
   pn.q = p;
-  pn.aq = p + AlignUp(n * 256);
-  pn.sc = reinterpret_cast<int16_t*>(pn.aq + AlignUp(n * 256));
+  pn.sc = reinterpret_cast<int16_t*>(p + AlignUp(n * 256));
   pn.mn = reinterpret_cast<int16_t*>(reinterpret_cast<uint8_t*>(pn.sc) + AlignUp(n * 256));
   pn.dx8 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(pn.mn) + AlignUp(n * 32));
   pn.nm8 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(pn.dx8) + AlignUp(n * 8));
   return pn;
 }
 
-// Chunk c (elements 32c..32c+31) of a Q2_K / Q3_K super-block: sub-block 2c's scale in the low
-// 128-bit lane (its first 16 elements), 2c+1's in the high lane, as the row dots' ScalePair.
-EMBER_AVX2 inline __m256i PairScale(int lo, int hi) {
-  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
+// The multipliers of the 8 chunks of a Q2_K / Q3_K super-block from its 16 scales as int16:
+// chunk c (elements 32c..32c+31) takes sub-block 2c's scale in its low 128-bit lane (its first
+// 16 elements) and 2c+1's in the high lane, as the row dots' ScalePair.
+EMBER_AVX2 inline void StorePairScales(__m256i s16, int16_t* sc) {
+  const __m256i halves[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
+  for (int c = 0; c < 8; ++c) {
+    const int k = c % 4;
+    const auto lo = static_cast<int16_t>((4 * k) | (4 * k + 1) << 8);
+    const auto hi = static_cast<int16_t>((4 * k + 2) | (4 * k + 3) << 8);
+    StoreA(sc + 16 * c, _mm256_shuffle_epi8(halves[c / 4], _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo))));
+  }
 }
 
 // One weight row (or zeros, for the padding rows of the last panel) into slot r of each
@@ -136,12 +144,10 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
   for (int64_t i = 0; i < nsb; ++i) {
     const int64_t slot = i * kRows + r;
     uint8_t* q = p.q + slot * 256;
-    uint8_t* aq = p.aq + slot * 256;
     int16_t* sc = p.sc + slot * 128;
     float d = 0.0f, nm = 0.0f;
     if (row == nullptr) {
       std::memset(q, 0, 256);
-      std::memset(aq, 0, 256);
       std::memset(sc, 0, 256);
       std::memset(p.mn + slot * 16, 0, 32);
     } else if constexpr (K == Kind::kIQ4XS) {
@@ -155,7 +161,6 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
         const __m256i lv = _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(v, 4), m4)),
                                             _mm_shuffle_epi8(values, _mm_and_si128(v, m4)));
         StoreA(q + 32 * ib, lv);
-        StoreA(aq + 32 * ib, _mm256_sign_epi8(lv, lv));
         StoreA(sc + 16 * ib, _mm256_set1_epi16(static_cast<int16_t>((lo | (hi << 4)) - 32)));
       }
       d = _cvtsh_ss(x.d);
@@ -169,8 +174,8 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
       s32[1] = (aux[1] & kLow4) | (((aux[2] >> 2) & kLow2) << 4);
       s32[2] = ((aux[0] >> 4) & kLow4) | (((aux[2] >> 4) & kLow2) << 4);
       s32[3] = ((aux[1] >> 4) & kLow4) | (((aux[2] >> 6) & kLow2) << 4);
-      int8_t s[16];
-      std::memcpy(s, s32, 16);
+      const __m128i s8 = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s32)), _mm_set1_epi8(32));
+      StorePairScales(_mm256_cvtepi8_epi16(s8), sc);
       const __m256i hbits = Load(x.hmask);
       for (int j = 0; j < 2; ++j) {
         const __m256i q3 = Load(x.qs + 32 * j);
@@ -182,21 +187,19 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
                                                  _mm256_set1_epi8(4));
           const __m256i code = _mm256_sub_epi8(lo, h4);
           StoreA(q + 32 * c, code);
-          StoreA(aq + 32 * c, _mm256_sign_epi8(code, code));
-          StoreA(sc + 16 * c, PairScale(s[2 * c] - 32, s[2 * c + 1] - 32));
         }
       }
       d = _cvtsh_ss(x.d);
     } else {
       const auto& x = reinterpret_cast<const BlockQ2K*>(row)[i];
       const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
+      StorePairScales(_mm256_cvtepu8_epi16(_mm_and_si128(packed, _mm_set1_epi8(0x0F))), sc);
       StoreA(p.mn + slot * 16, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F))));
       for (int j = 0; j < 2; ++j) {
         const __m256i q2 = Load(x.qs + 32 * j);
         for (int k = 0; k < 4; ++k) {
           const int c = 4 * j + k;
           StoreA(q + 32 * c, _mm256_and_si256(_mm256_srli_epi16(q2, 2 * k), m3));
-          StoreA(sc + 16 * c, PairScale(x.scales[2 * c] & 0x0F, x.scales[2 * c + 1] & 0x0F));
         }
       }
       d = _cvtsh_ss(x.d);
@@ -208,10 +211,10 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
 }
 
 // One row's 32-code chunk against both tokens' activation vectors: the scaled lane sums added
-// to s0 and s1. Each code, |code| and multiplier vector is loaded once for the 2 tokens.
+// to s0 and s1. Each code and multiplier vector is loaded once for the 2 tokens.
 template <Kind K>
-EMBER_AVX2 inline void RowStep(const uint8_t* q, const uint8_t* aq, const int16_t* sc, __m256i y0, __m256i y1,
-                               __m256i& s0, __m256i& s1) {
+EMBER_AVX2 inline void RowStep(const uint8_t* q, const int16_t* sc, __m256i y0, __m256i y1, __m256i& s0,
+                               __m256i& s1) {
   const __m256i qv = LoadA(q);
   const __m256i scv = LoadA(sc);
   __m256i p0, p1;
@@ -219,7 +222,7 @@ EMBER_AVX2 inline void RowStep(const uint8_t* q, const uint8_t* aq, const int16_
     p0 = _mm256_maddubs_epi16(qv, y0);
     p1 = _mm256_maddubs_epi16(qv, y1);
   } else {
-    const __m256i av = LoadA(aq);
+    const __m256i av = _mm256_sign_epi8(qv, qv);
     p0 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y0, qv));
     p1 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y1, qv));
   }
@@ -256,17 +259,16 @@ EMBER_AVX2 void Tile(const Panel& p, const Acts& a, int64_t ta, int64_t tb, floa
     const int8_t* ya = a.qs + ia * 256;
     const int8_t* yb = a.qs + ib * 256;
     const uint8_t* q = p.q + i * kRows * 256;
-    const uint8_t* aq = p.aq + i * kRows * 256;
     const int16_t* sc = p.sc + i * kRows * 128;
     __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00,
             s31 = s00;
     for (int c = 0; c < 8; ++c) {
       const __m256i y0 = LoadA(ya + 32 * c);
       const __m256i y1 = LoadA(yb + 32 * c);
-      RowStep<K>(q + 32 * c, aq + 32 * c, sc + 16 * c, y0, y1, s00, s01);
-      RowStep<K>(q + 256 + 32 * c, aq + 256 + 32 * c, sc + 128 + 16 * c, y0, y1, s10, s11);
-      RowStep<K>(q + 512 + 32 * c, aq + 512 + 32 * c, sc + 256 + 16 * c, y0, y1, s20, s21);
-      RowStep<K>(q + 768 + 32 * c, aq + 768 + 32 * c, sc + 384 + 16 * c, y0, y1, s30, s31);
+      RowStep<K>(q + 32 * c, sc + 16 * c, y0, y1, s00, s01);
+      RowStep<K>(q + 256 + 32 * c, sc + 128 + 16 * c, y0, y1, s10, s11);
+      RowStep<K>(q + 512 + 32 * c, sc + 256 + 16 * c, y0, y1, s20, s21);
+      RowStep<K>(q + 768 + 32 * c, sc + 384 + 16 * c, y0, y1, s30, s31);
     }
     const __m256i sums[kToks * kRows] = {s00, s10, s20, s30, s01, s11, s21, s31};
     for (int l = 0; l < kToks * kRows; ++l) {
