@@ -98,6 +98,29 @@ TEST(BenchCli, JsonHasOneRowPerTestAndThreadCountWithWeightBytesForGeneration) {
   }
 }
 
+// -d D (llama-bench's --n-depth): each test again after D tokens already in the cache, named as
+// llama-bench names it; a depth that leaves no room in the context is a one-line error.
+TEST(BenchCli, DepthRunsEachTestAfterThatManyCachedTokens) {
+  const std::string model = ModelPath();
+  if (!fs::exists(model)) GTEST_SKIP() << model << " is absent (scripts/fetch-models)";
+  const RunResult r = Bench("-m '" + model + "' -p 8 -n 2 -d 0,40 -t 1 -r 1 -o json --device cpu");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 4u);
+  const char* tests[] = {"pp8", "tg2", "pp8 @ d40", "tg2 @ d40"};
+  const int depths[] = {0, 0, 40, 40};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(rows[i]["test"], tests[i]);
+    EXPECT_EQ(rows[i]["n_depth"], depths[i]);
+    EXPECT_GT(rows[i]["avg_ts"].get<double>(), 0.0);
+  }
+  const RunResult full = Bench("-m '" + model + "' -p 16 -n 0 -d 8190 -t 1 -r 1 --device cpu");
+  EXPECT_EQ(full.exit_code, 1);
+  EXPECT_EQ(full.err, "ember: error: 16 tokens after a depth of 8190 do not fit the model's context of 8192\n");
+  const RunResult neg = Bench("-m '" + model + "' -p 8 -n 0 -d -1 -r 1 --device cpu");
+  EXPECT_EQ(neg.exit_code, 1);
+}
+
 TEST(BenchCli, RejectsZeroRepetitionsWithOneLineError) {
   const std::string model = ModelPath();
   if (!fs::exists(model)) GTEST_SKIP() << model << " is absent (scripts/fetch-models)";

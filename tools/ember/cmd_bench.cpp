@@ -1,7 +1,9 @@
 // `ember bench`: llama-bench's measurements on one model. Tests, for every thread count:
 //   ppN  N random valid token ids evaluated as one batch from an empty cache
 //   tgN  N single-token decode steps from an empty cache
-// each run once as a warm-up, then -r times; reported as mean +- standard deviation of tokens/s
+// and with -d D (llama-bench's --n-depth) the same after D random tokens already in the cache
+// ("pp512 @ d4096"; filling the cache is not timed), to see how attention over a long context
+// weighs. Each runs once as a warm-up, then -r times; reported as mean +- standard deviation of tokens/s
 // (the mean of the per-repetition rates, as llama-bench). Generation also reports the weight bytes
 // read per token (every matrix once; of the token embedding only one row, unless it is also the
 // output matrix) and the GB/s that amounts to -- the figure to hold against the memory bandwidth.
@@ -33,15 +35,17 @@ struct BenchOptions {
   std::vector<int> n_prompt{512};
   std::vector<int> n_gen{128};
   std::vector<int> threads{0};
+  std::vector<int> depths{0};
   int reps = 5;
   std::string output = "md";
   DeviceFlags device;
 };
 
 struct BenchRow {
-  std::string test;  // pp512, tg128
+  std::string test;  // pp512, tg128, "pp512 @ d4096"
   int threads = 0;
   int n_tokens = 0;
+  int depth = 0;
   double tps_mean = 0.0, tps_sd = 0.0;
   double bytes_per_token = 0.0;  // tg only
   double copy_gbs = 0.0;         // tg on the GPU: the device's measured copy bandwidth
@@ -108,12 +112,23 @@ std::vector<int32_t> RandomTokens(int64_t n, int64_t n_vocab, std::mt19937& rng)
   return t;
 }
 
-BenchRow RunPrompt(Session& session, int n, int reps, int threads, int64_t n_vocab,
+std::string TestName(const char* kind, int n, int depth) {
+  return depth > 0 ? fmt::format("{}{} @ d{}", kind, n, depth) : fmt::format("{}{}", kind, n);
+}
+
+// Empties the cache, then (untimed) fills `depth` positions.
+void ResetToDepth(Session& session, const std::vector<int32_t>& context) {
+  session.Reset();
+  if (!context.empty()) session.Prefill(context);
+}
+
+BenchRow RunPrompt(Session& session, int n, int depth, int reps, int threads, int64_t n_vocab,
                    std::mt19937& rng) {
-  BenchRow row{fmt::format("pp{}", n), threads, n};
+  BenchRow row{TestName("pp", n, depth), threads, n, depth};
+  const std::vector<int32_t> context = RandomTokens(depth, n_vocab, rng);
   const std::vector<int32_t> prompt = RandomTokens(n, n_vocab, rng);
   for (int r = -1; r < reps; ++r) {  // r == -1: warm-up
-    session.Reset();
+    ResetToDepth(session, context);
     const auto t0 = std::chrono::steady_clock::now();
     session.Prefill(prompt);
     const double s = Seconds(t0);
@@ -123,13 +138,14 @@ BenchRow RunPrompt(Session& session, int n, int reps, int threads, int64_t n_voc
   return row;
 }
 
-BenchRow RunGen(Session& session, int n, int reps, int threads, int64_t n_vocab, std::mt19937& rng,
-                double bytes_per_token) {
-  BenchRow row{fmt::format("tg{}", n), threads, n};
+BenchRow RunGen(Session& session, int n, int depth, int reps, int threads, int64_t n_vocab,
+                std::mt19937& rng, double bytes_per_token) {
+  BenchRow row{TestName("tg", n, depth), threads, n, depth};
   row.bytes_per_token = bytes_per_token;
+  const std::vector<int32_t> context = RandomTokens(depth, n_vocab, rng);
   const std::vector<int32_t> tokens = RandomTokens(n, n_vocab, rng);
   for (int r = -1; r < reps; ++r) {
-    session.Reset();
+    ResetToDepth(session, context);
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) session.Decode(tokens[static_cast<size_t>(i)]);
     const double s = Seconds(t0);
@@ -147,7 +163,7 @@ void Print(const BenchOptions& o, const ModelFacts& f, const std::string& backen
     for (const BenchRow& r : rows) {
       out.push_back({{"model_filename", f.name}, {"model_type", f.desc}, {"model_size", f.bytes},
                      {"model_n_params", f.params}, {"backend", backend}, {"n_threads", r.threads},
-                     {"test", r.test}, {"n_tokens", r.n_tokens}, {"avg_ts", r.tps_mean},
+                     {"test", r.test}, {"n_tokens", r.n_tokens}, {"n_depth", r.depth}, {"avg_ts", r.tps_mean},
                      {"stddev_ts", r.tps_sd}, {"samples_ts", r.samples},
                      {"bytes_per_token", r.bytes_per_token},
                      {"gbs", r.bytes_per_token * r.tps_mean / 1e9}});
@@ -161,13 +177,13 @@ void Print(const BenchOptions& o, const ModelFacts& f, const std::string& backen
   }
   if (o.output == "csv") {
     std::printf("model_filename,model_type,model_size,model_n_params,backend,n_threads,test,"
-                "avg_ts,stddev_ts,bytes_per_token,gbs\n");
+                "avg_ts,stddev_ts,bytes_per_token,gbs,n_depth\n");
     for (const BenchRow& r : rows) {
-      std::printf("%s,%s,%llu,%llu,%s,%d,%s,%.3f,%.3f,%.0f,%.3f\n", f.name.c_str(), f.desc.c_str(),
+      std::printf("%s,%s,%llu,%llu,%s,%d,%s,%.3f,%.3f,%.0f,%.3f,%d\n", f.name.c_str(), f.desc.c_str(),
                   static_cast<unsigned long long>(f.bytes),
                   static_cast<unsigned long long>(f.params), backend.c_str(), r.threads,
                   r.test.c_str(), r.tps_mean, r.tps_sd, r.bytes_per_token,
-                  r.bytes_per_token * r.tps_mean / 1e9);
+                  r.bytes_per_token * r.tps_mean / 1e9, r.depth);
     }
     return;
   }
@@ -199,6 +215,9 @@ void Run(const BenchOptions& o) {
   for (int t : o.threads) {
     if (t < 0) Fail("-t values must not be negative (got {})", t);
   }
+  for (int d : o.depths) {
+    if (d < 0) Fail("-d values must not be negative (got {})", d);
+  }
   const std::string path = ResolveModelPath(o.model);
   auto model = Model::Load(path, false);
   const ModelConfig& c = model->config();
@@ -206,8 +225,11 @@ void Run(const BenchOptions& o) {
   int max_tokens = 1;
   for (int p : o.n_prompt) max_tokens = std::max(max_tokens, p);
   for (int n : o.n_gen) max_tokens = std::max(max_tokens, n);
-  if (max_tokens > c.n_ctx_train) {
-    Fail("{} tokens do not fit the model's context of {}", max_tokens, c.n_ctx_train);
+  int max_depth = 0;
+  for (int d : o.depths) max_depth = std::max(max_depth, d);
+  if (static_cast<int64_t>(max_tokens) + max_depth > c.n_ctx_train) {
+    Fail("{} tokens after a depth of {} do not fit the model's context of {}", max_tokens, max_depth,
+         c.n_ctx_train);
   }
   std::mt19937 rng(1234);
   std::vector<BenchRow> rows;
@@ -215,19 +237,21 @@ void Run(const BenchOptions& o) {
   for (int t : o.threads) {
     CpuBackend cpu(t);
     SessionOptions so;
-    so.n_ctx = max_tokens;
+    so.n_ctx = max_tokens + max_depth;
     auto gpu = UseDevice(o.device, *model, so, false);
     if (gpu) backend_name = "CUDA";
     if (!gpu) cpu.PrepareWeights(model->weights());  // repacking is load work, as in llama-bench
     Session session(*model, cpu, so);
-    for (int p : o.n_prompt) {
-      if (p > 0) rows.push_back(RunPrompt(session, p, o.reps, cpu.n_threads(), c.n_vocab, rng));
-    }
-    for (int n : o.n_gen) {
-      if (n > 0) {
-        rows.push_back(RunGen(session, n, o.reps, cpu.n_threads(), c.n_vocab, rng,
-                              static_cast<double>(facts.read_per_token)));
-        rows.back().copy_gbs = GpuRooflineOf(gpu).copy_gbs;
+    for (int d : o.depths) {
+      for (int p : o.n_prompt) {
+        if (p > 0) rows.push_back(RunPrompt(session, p, d, o.reps, cpu.n_threads(), c.n_vocab, rng));
+      }
+      for (int n : o.n_gen) {
+        if (n > 0) {
+          rows.push_back(RunGen(session, n, d, o.reps, cpu.n_threads(), c.n_vocab, rng,
+                                static_cast<double>(facts.read_per_token)));
+          rows.back().copy_gbs = GpuRooflineOf(gpu).copy_gbs;
+        }
       }
     }
   }
@@ -248,6 +272,10 @@ void RegisterBench(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (comma list; 0: physical cores)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-d,--n-depth", o->depths,
+                  "Tokens already in the cache before each test (comma list; llama-bench's -d)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions after one warm-up")->capture_default_str();
