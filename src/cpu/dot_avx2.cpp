@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "core/half.h"
+#include "cpu/avx2_util.h"
 #include "quant/blocks.h"
 
 #define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -23,12 +24,7 @@ namespace {
 // call per block costs more than the block's arithmetic).
 EMBER_AVX2 inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
 
-EMBER_AVX2 inline float Hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using cpu::Hsum;  // cpu/avx2_util.h
 
 EMBER_AVX2 inline int HsumI32(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));

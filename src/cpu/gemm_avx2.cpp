@@ -14,6 +14,7 @@
 // the lane sums at the end are the same. The integer lane sums are exact either way; for the
 // signed types (Q4_0, Q5_0, Q8_0) they are formed with the same sign trick.
 #include "cpu/gemm.h"
+#include "cpu/avx2_util.h"
 #include "cpu/gemm_float.h"
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/gemm_kquant_low.h"
@@ -57,9 +58,7 @@ constexpr bool HasMin(Kind k) { return k == Kind::kQ4_1 || k == Kind::kQ5_1; }
 
 constexpr int kRows = 4;    // weight rows per panel
 constexpr int kToks = 2;    // tokens per inner step
-constexpr uint64_t kAlign = 64;
 
-inline uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 struct ActSizes {
   uint64_t qs, d4, s4, bs, bsp;
@@ -100,25 +99,10 @@ Acts LayoutOf(Kind kind, int64_t n_in, int64_t n_tok, const uint8_t* base) {
   return a;
 }
 
-// A thread's scratch, grown on demand and 64-byte aligned.
-uint8_t* ThreadScratch(uint64_t bytes) {
-  thread_local std::vector<uint8_t> buf;
-  if (buf.size() < bytes + kAlign) buf.resize(bytes + kAlign);
-  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + kAlign - 1) / kAlign * kAlign);
-}
 
 EMBER_AVX2 inline float H2F(uint16_t h) { return _cvtsh_ss(h); }
 
-EMBER_AVX2 inline float Hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
-EMBER_AVX2 inline __m256i Load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-EMBER_AVX2 inline __m256i LoadA(const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); }
-EMBER_AVX2 inline void StoreA(void* p, __m256i v) { _mm256_store_si256(static_cast<__m256i*>(p), v); }
 
 // 16 bytes of packed nibbles -> 32 bytes: low nibbles (elements 0..15), then high (16..31).
 EMBER_AVX2 inline __m256i Nibbles(const uint8_t* qs) {

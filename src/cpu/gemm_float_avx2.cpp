@@ -4,13 +4,14 @@
 // Exactness. The row dots avx2::DotF32 / DotF16 / DotBF16 keep one 8-lane accumulator: lane l
 // sums w[i] * a[i] for i = l (mod 8) over the whole 8-element chunks, in order, by fused
 // multiply-adds of operands widened to F32 (exact for F16 and BF16); then the 8 lanes are summed
-// (Hsum below, the same pairing) and the last n_in % 8 products are added one at a time. Here
-// every (row, token) of a tile keeps such an accumulator of its own, fed the same operands in
-// the same order, so each result is the row dot's float. Only loads and conversions are shared:
+// (Hsum, cpu/avx2_util.h, the same pairing) and the last n_in % 8 products are added one at a
+// time. Here every (row, token) of a tile keeps such an accumulator of its own, fed the same
+// operands in the same order, so each result is the row dot's float. Only loads and conversions are shared:
 // activations are widened to F32 once per batch, and in the inner step each weight vector
 // (widened in registers: F16C or a shift) meets 3 tokens and each activation vector 4 rows.
 // (Widening 4-row panels into a buffer instead cost F16 about a quarter of its speed.)
 #include "cpu/gemm_float.h"
+#include "cpu/avx2_util.h"
 
 #include <algorithm>
 #include <cstring>
@@ -29,7 +30,6 @@ namespace {
 
 constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 3;  // tokens per inner step: 12 accumulators + 3 activations + 1 weight
-constexpr uint64_t kAlign = 64;
 
 // Floats between packed activation rows: 64-byte aligned rows.
 int64_t Stride(int64_t n_in) { return (n_in + 15) / 16 * 16; }
@@ -41,12 +41,6 @@ T* AlignPtr(T* p) {
   return reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(p) + kAlign - 1) / kAlign * kAlign);
 }
 
-EMBER_AVX2 inline float Hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // n elements of `type` (F16 or BF16) to F32, exactly.
 EMBER_AVX2 void Widen(GgmlType type, const uint16_t* src, int64_t n, float* dst) {

@@ -11,6 +11,7 @@
 // (and |level| stored beside them), each level vector feeding 2 tokens and each activation
 // vector 4 rows. The integer sums are exact and the float steps the same, so are the bits.
 #include "cpu/gemm_iq4nl.h"
+#include "cpu/avx2_util.h"
 
 #include <algorithm>
 #include <vector>
@@ -29,9 +30,7 @@ namespace {
 
 constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 2;  // tokens per inner step
-constexpr uint64_t kAlign = 64;
 
-uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 // Packed activations: codes [t][b][32], then scales as floats [t][b][4] (4 copies, so a pair
 // of tokens' scales is one 8-lane load).
@@ -50,22 +49,8 @@ Acts LayoutOf(int64_t n_in, int64_t n_tok, const uint8_t* base) {
 
 #if defined(EMBER_GEMM_IQ4NL_AVX2)
 
-// A thread's scratch, grown on demand and 64-byte aligned.
-uint8_t* ThreadScratch(uint64_t bytes) {
-  thread_local std::vector<uint8_t> buf;
-  if (buf.size() < bytes + kAlign) buf.resize(bytes + kAlign);
-  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + kAlign - 1) / kAlign * kAlign);
-}
 
-EMBER_AVX2 inline float Hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
-EMBER_AVX2 inline __m256i LoadA(const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); }
-EMBER_AVX2 inline void StoreA(void* p, __m256i v) { _mm256_store_si256(static_cast<__m256i*>(p), v); }
 
 EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes,
                              int64_t t0, int64_t t1, uint8_t* packed) {

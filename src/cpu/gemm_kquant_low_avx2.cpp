@@ -14,6 +14,7 @@
 // code c, as no pair sum reaches 16 bits and Q8_K codes stay within -127..127), int32 sums are
 // exact in any order, and the float operations are the same in the same order: the same bits.
 #include "cpu/gemm_kquant_low.h"
+#include "cpu/avx2_util.h"
 
 #include <algorithm>
 #include <cstring>
@@ -35,9 +36,7 @@ enum class Kind { kQ2K, kQ3K, kIQ4XS };
 
 constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 2;  // tokens per inner step
-constexpr uint64_t kAlign = 64;
 
-uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 // Packed activations: codes [t][sb][256], scales [t][sb], bsums [t][sb][16] (Q2_K's mins).
 struct Acts {
@@ -57,23 +56,8 @@ Acts LayoutOf(int64_t n_in, int64_t n_tok, const uint8_t* base) {
 
 #if defined(EMBER_GEMM_KLOW_AVX2)
 
-// A thread's scratch, grown on demand and 64-byte aligned.
-uint8_t* ThreadScratch(uint64_t bytes) {
-  thread_local std::vector<uint8_t> buf;
-  if (buf.size() < bytes + kAlign) buf.resize(bytes + kAlign);
-  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + kAlign - 1) / kAlign * kAlign);
-}
 
-EMBER_AVX2 inline float Hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
-EMBER_AVX2 inline __m256i Load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-EMBER_AVX2 inline __m256i LoadA(const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); }
-EMBER_AVX2 inline void StoreA(void* p, __m256i v) { _mm256_store_si256(static_cast<__m256i*>(p), v); }
 
 EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes,
                              int64_t t0, int64_t t1, uint8_t* packed) {

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "cpu/avx2_util.h"
 #include "cpu/gemm.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -250,13 +251,6 @@ EMBER_AVX2 int64_t ExpShiftedAvx2(float* x, int64_t n, float shift) {
   return i;
 }
 
-EMBER_AVX2 inline float Hsum8(__m256 v) {  // ggml's hsum_float_8 order, as dot_avx2.cpp
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 // avx2::DotsF16 on keys already converted to F32 (the conversion is exact): the same products
 // and sums, four keys at a time, one accumulator per key, hd a multiple of 8.
 EMBER_AVX2 void DotsF32Keys(int64_t n_keys, int64_t hd, const float* k, int64_t k_stride,
@@ -270,12 +264,12 @@ EMBER_AVX2 void DotsF32Keys(int64_t n_keys, int64_t hd, const float* k, int64_t 
         acc[u] = _mm256_fmadd_ps(_mm256_loadu_ps(k + (j + u) * k_stride + i), vq, acc[u]);
       }
     }
-    for (int u = 0; u < 4; ++u) out[j + u] = Hsum8(acc[u]);
+    for (int u = 0; u < 4; ++u) out[j + u] = Hsum(acc[u]);
   }
   for (; j < n_keys; ++j) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < hd; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(k + j * k_stride + i), _mm256_loadu_ps(q + i), acc);
-    out[j] = Hsum8(acc);
+    out[j] = Hsum(acc);
   }
 }
 

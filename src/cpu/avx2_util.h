@@ -1,0 +1,52 @@
+// Small helpers shared by the CPU kernel files (dot_avx2, gemm_*_avx2, ops): one definition of
+// each. The AVX2 ones carry their own target attribute ("avx2,fma", a subset of what every
+// kernel function is compiled for), so files built without -mavx2 can inline them into their
+// AVX2 functions; they exist only where <immintrin.h> does (x86-64 GCC/Clang).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EMBER_HAVE_AVX2_UTIL 1
+#endif
+
+namespace ember::cpu {
+
+inline constexpr uint64_t kAlign = 64;
+
+inline uint64_t AlignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+// A thread's scratch, grown on demand and 64-byte aligned. One buffer per thread for all tile
+// kernels: a task uses it from its start to its end, and tasks do not nest.
+inline uint8_t* ThreadScratch(uint64_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < bytes + kAlign) buf.resize(bytes + kAlign);
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + kAlign - 1) / kAlign * kAlign);
+}
+
+#if defined(EMBER_HAVE_AVX2_UTIL)
+
+// The 8 lanes' sum in ggml's hsum_float_8 order ((lo + hi), then pairs, then the last two): the
+// final step of every dot product whose bits must be llama.cpp's.
+__attribute__((target("avx2,fma"))) inline float Hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma"))) inline __m256i Load(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+__attribute__((target("avx2,fma"))) inline __m256i LoadA(const void* p) {
+  return _mm256_load_si256(static_cast<const __m256i*>(p));
+}
+__attribute__((target("avx2,fma"))) inline void StoreA(void* p, __m256i v) {
+  _mm256_store_si256(static_cast<__m256i*>(p), v);
+}
+
+#endif
+
+}  // namespace ember::cpu
