@@ -59,7 +59,6 @@ constexpr bool HasMin(Kind k) { return k == Kind::kQ4_1 || k == Kind::kQ5_1; }
 constexpr int kRows = 4;    // weight rows per panel
 constexpr int kToks = 2;    // tokens per inner step
 
-
 struct ActSizes {
   uint64_t qs, d4, s4, bs, bsp;
 };
@@ -99,10 +98,7 @@ Acts LayoutOf(Kind kind, int64_t n_in, int64_t n_tok, const uint8_t* base) {
   return a;
 }
 
-
 EMBER_AVX2 inline float H2F(uint16_t h) { return _cvtsh_ss(h); }
-
-
 
 // 16 bytes of packed nibbles -> 32 bytes: low nibbles (elements 0..15), then high (16..31).
 EMBER_AVX2 inline __m256i Nibbles(const uint8_t* qs) {

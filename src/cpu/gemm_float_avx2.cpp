@@ -41,7 +41,6 @@ T* AlignPtr(T* p) {
   return reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(p) + kAlign - 1) / kAlign * kAlign);
 }
 
-
 // n elements of `type` (F16 or BF16) to F32, exactly.
 EMBER_AVX2 void Widen(GgmlType type, const uint16_t* src, int64_t n, float* dst) {
   int64_t i = 0;

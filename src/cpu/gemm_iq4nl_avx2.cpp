@@ -31,7 +31,6 @@ namespace {
 constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 2;  // tokens per inner step
 
-
 // Packed activations: codes [t][b][32], then scales as floats [t][b][4] (4 copies, so a pair
 // of tokens' scales is one 8-lane load).
 struct Acts {
@@ -48,9 +47,6 @@ Acts LayoutOf(int64_t n_in, int64_t n_tok, const uint8_t* base) {
 }
 
 #if defined(EMBER_GEMM_IQ4NL_AVX2)
-
-
-
 
 EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes,
                              int64_t t0, int64_t t1, uint8_t* packed) {

@@ -37,7 +37,6 @@ enum class Kind { kQ2K, kQ3K, kIQ4XS };
 constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 2;  // tokens per inner step
 
-
 // Packed activations: codes [t][sb][256], scales [t][sb], bsums [t][sb][16] (Q2_K's mins).
 struct Acts {
   int64_t nsb;
@@ -55,9 +54,6 @@ Acts LayoutOf(int64_t n_in, int64_t n_tok, const uint8_t* base) {
 }
 
 #if defined(EMBER_GEMM_KLOW_AVX2)
-
-
-
 
 EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes,
                              int64_t t0, int64_t t1, uint8_t* packed) {
