@@ -54,6 +54,7 @@ struct Tables {
       QuantizeActFn quantize = e->quantize;
       if (avx2::Compiled() && e->act == GgmlType::Q8_0) quantize = avx2::QuantizeActQ8_0;
       if (avx2::Compiled() && e->act == GgmlType::Q8_1) quantize = avx2::QuantizeActQ8_1;
+      if (avx2::Compiled() && e->act == GgmlType::Q8_K) quantize = avx2::QuantizeActQ8K;
       avx2[id] = {e->type, e->act, quantize, simd ? e->avx2 : e->scalar};
     }
   }

@@ -87,9 +87,10 @@ float DotIQ4NL(int64_t n, const void* w, const void* a);
 float DotIQ4XS(int64_t n, const void* w, const void* a);
 // F32 dot of two float vectors (attention).
 float DotF32F32(int64_t n, const float* a, const float* b);
-// The Q8_0 / Q8_1 activation converters, bit-identical to the scalar ones.
+// The Q8_0 / Q8_1 / Q8_K activation converters, bit-identical to the scalar ones.
 void QuantizeActQ8_0(const float* x, void* y, int64_t n);
 void QuantizeActQ8_1(const float* x, void* y, int64_t n);
+void QuantizeActQ8K(const float* x, void* y, int64_t n);
 }  // namespace avx2
 
 }  // namespace ember

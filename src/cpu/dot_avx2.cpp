@@ -509,6 +509,57 @@ EMBER_AVX2 void QuantizeActQ8_1(const float* x, void* y, int64_t n) {
   }
 }
 
+// Q8_K as quantize_act.cpp's scalar QuantizeActQ8K (quantize_row_q8_K_ref): the signed value of
+// largest magnitude, the first one on ties, maps to -127; codes round half to even (the default
+// MXCSR rounding of cvtps, as nearbyint) and are clamped at 127; bsums are exact integer sums.
+// A block whose largest magnitude is 0, infinite or NaN goes to the scalar code (its own rules).
+EMBER_AVX2 void QuantizeActQ8K(const float* x, void* y, int64_t n) {
+  auto* b = static_cast<BlockQ8K*>(y);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    __m256 amax = _mm256_setzero_ps();
+    // max(|x|, amax): a NaN |x| leaves amax as it was, as the scalar `ax > amax` does.
+    for (int k = 0; k < kQK_K / 8; ++k) amax = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), amax);
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float a = _mm_cvtss_f32(m);
+    if (!(a > 0.0f) || !std::isfinite(a)) {
+      ember::QuantizeActQ8K(x, &b[i], kQK_K);
+      continue;
+    }
+    float max = 0.0f;
+    const __m256 va = _mm256_set1_ps(a);
+    for (int k = 0; k < kQK_K / 8; ++k) {
+      const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), va, _CMP_EQ_OQ));
+      if (hit != 0) {
+        max = x[8 * k + __builtin_ctz(static_cast<unsigned>(hit))];
+        break;
+      }
+    }
+    const float iscale = -127.0f / max;
+    const __m256 vs = _mm256_set1_ps(iscale);
+    const __m256i top = _mm256_set1_epi32(127);
+    for (int g = 0; g < kQK_K / 32; ++g) {
+      __m256i q[4];
+      for (int k = 0; k < 4; ++k) {
+        q[k] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + 32 * g + 8 * k))), top);
+      }
+      const __m256i p8 = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs + 32 * g), _mm256_permutevar8x32_epi32(p8, order));
+      // Sums of codes 0-15 and 16-31 of this group: horizontal adds within 128-bit lanes, then
+      // the two lanes added.
+      const __m256i s01 = _mm256_hadd_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+      const __m256i s = _mm256_hadd_epi32(s01, s01);
+      const __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+      b[i].bsums[2 * g] = static_cast<int16_t>(_mm_cvtsi128_si32(sums));
+      b[i].bsums[2 * g + 1] = static_cast<int16_t>(_mm_extract_epi32(sums, 1));
+    }
+    b[i].d = 1.0f / iscale;
+  }
+}
+
 EMBER_AVX2 void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride,
                         const uint16_t* q, float* out) {
   // Four keys at a time (independent chains hide the multiply-add latency); each key's own
@@ -607,6 +658,7 @@ void DotsF16(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, float*
 void WeightedSumF16Lanes(int64_t, int64_t, const float*, const uint16_t*, int64_t, int64_t, float*) {}
 void QuantizeActQ8_0(const float*, void*, int64_t) {}
 void QuantizeActQ8_1(const float*, void*, int64_t) {}
+void QuantizeActQ8K(const float*, void*, int64_t) {}
 float RoundToHalf(float) { return 0.0f; }
 }  // namespace ember::avx2
 

@@ -229,6 +229,35 @@ TEST(ActivationQuantizers, Avx2GivesTheScalarBits) {
   }
 }
 
+// Q8_K: the scale comes from the signed value of largest magnitude, the FIRST one when +m and -m
+// tie, and codes clamp at 127; the AVX2 converter must keep all of that and the bsums.
+TEST(ActivationQuantizers, Avx2GivesTheScalarBitsForQ8K) {
+  if (DetectIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(12);
+  const DotKernel& s = GetDotKernel(GgmlType::Q4_K, Isa::kScalar);
+  const DotKernel& a = GetDotKernel(GgmlType::Q4_K, Isa::kAvx2);
+  ASSERT_EQ(s.act_type, GgmlType::Q8_K);
+  for (int64_t n : {256, 512, 2048, 5632}) {
+    auto x = RandomRow(rng, n, 3.0f);
+    for (int j = 0; j < 256; ++j) x[static_cast<size_t>(j)] = 0.0f;  // an all-zero block
+    if (n >= 512) {
+      x[300] = -75.0f;  // ties of magnitude in block 1: the first (negative) one sets the scale
+      x[301] = 75.0f;
+    }
+    if (n >= 2048) {
+      x[1024 + 5] = 90.0f;  // block 4: +90 first, then -90
+      x[1024 + 200] = -90.0f;
+      x[1536 + 17] = 0.5f * 90.0f / 127.0f;  // block 6: an exact half step of its scale
+      x[1536 + 18] = -90.0f;
+    }
+    x[static_cast<size_t>(n - 1)] = 1e6f;  // a huge last value
+    std::vector<uint8_t> qs(ActRowBytes(s, n)), qa(ActRowBytes(a, n));
+    s.quantize(x.data(), qs.data(), n);
+    a.quantize(x.data(), qa.data(), n);
+    EXPECT_EQ(qs, qa) << "n=" << n;
+  }
+}
+
 // The attention helpers must give the bits of the per-key loop they replace: DotF16 per key, and
 // AxpyF16 into 8 lane rows (lane = position mod 8) summed with Tree8.
 TEST(AttentionHelpers, BatchedF16ScoresAndWeightedSumGiveThePerKeyBits) {
