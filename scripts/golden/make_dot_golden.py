@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Golden row dot products from llama.cpp's CPU kernels for tests/cpu/test_dot_golden.cpp.
 
-For each K-quant type and IQ4_XS (the types whose ember AVX2 dots follow ggml's AVX2 vec_dot float
-steps), calls libggml-cpu's own vec_dot (llama-cpp-python 0.3.36's build, through ctypes) on
-weight rows of pseudo-random bytes with pseudo-random F16 super-block scales, against activations
-quantized by ggml's from_float (Q8_K) from pseudo-random floats. Inputs come from a 64-bit LCG
+For each type whose ember AVX2 dot follows ggml's AVX2 vec_dot float steps (the K-quants, IQ4_XS
+and the legacy Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), calls libggml-cpu's own vec_dot (llama-cpp-python
+0.3.36's build, through ctypes) on weight rows of pseudo-random bytes with pseudo-random F16
+block scales (and mins), against activations quantized by ggml's from_float for the type's
+vec_dot_type (Q8_K, Q8_0 or Q8_1) from pseudo-random floats. Inputs come from a 64-bit LCG
 that the test reimplements, so the JSON holds only the expected float bits (and a checksum of the
 activation bytes, which ember's Q8_K quantizer must reproduce).
 
@@ -22,17 +23,22 @@ import llama_cpp
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB_DIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
 
-# name, ggml type id, block bytes, byte offsets of the F16 scales to overwrite
+# name, ggml type id, block bytes, elements per block, byte offsets of the F16 scales to overwrite
 TYPES = [
-    ("Q2_K", 10, 84, [80, 82]),
-    ("Q3_K", 11, 110, [108]),
-    ("Q4_K", 12, 144, [0, 2]),
-    ("Q5_K", 13, 176, [0, 2]),
-    ("Q6_K", 14, 210, [208]),
-    ("IQ4_XS", 23, 136, [0]),
+    ("Q2_K", 10, 84, 256, [80, 82]),
+    ("Q3_K", 11, 110, 256, [108]),
+    ("Q4_K", 12, 144, 256, [0, 2]),
+    ("Q5_K", 13, 176, 256, [0, 2]),
+    ("Q6_K", 14, 210, 256, [208]),
+    ("IQ4_XS", 23, 136, 256, [0]),
+    ("Q4_0", 2, 18, 32, [0]),
+    ("Q4_1", 3, 20, 32, [0, 2]),
+    ("Q5_0", 6, 22, 32, [0]),
+    ("Q5_1", 7, 24, 32, [0, 2]),
+    ("Q8_0", 8, 34, 32, [0]),
 ]
-Q8_K = 15
-Q8_K_BLOCK = 292
+# activation type id -> (block bytes, elements per block)
+ACT_BLOCKS = {15: (292, 256), 8: (34, 32), 9: (36, 32)}
 LENGTHS = [256, 768, 1280]
 MASK = (1 << 64) - 1
 
@@ -82,21 +88,20 @@ def main():
     cpu = ctypes.CDLL(os.path.join(LIB_DIR, "libggml-cpu.so"))
     cpu.ggml_cpu_init()
     cpu.ggml_get_type_traits_cpu.restype = ctypes.POINTER(TraitsCpu)
-    q8k = cpu.ggml_get_type_traits_cpu(Q8_K).contents
-    from_float = FROM_FLOAT(q8k.from_float)
     cases = []
-    for name, type_id, block_bytes, scale_offsets in TYPES:
+    for name, type_id, block_bytes, block_elems, scale_offsets in TYPES:
         traits = cpu.ggml_get_type_traits_cpu(type_id).contents
-        assert traits.vec_dot_type == Q8_K, name
+        act_bytes, act_elems = ACT_BLOCKS[traits.vec_dot_type]
+        from_float = FROM_FLOAT(cpu.ggml_get_type_traits_cpu(traits.vec_dot_type).contents.from_float)
         vec_dot = VEC_DOT(traits.vec_dot)
         for n in LENGTHS:
             rng = Lcg(type_id * 1000003 + n)
-            w = bytearray(rng.byte() for _ in range(n // 256 * block_bytes))
-            for b in range(n // 256):
+            w = bytearray(rng.byte() for _ in range(n // block_elems * block_bytes))
+            for b in range(n // block_elems):
                 for off in scale_offsets:
                     struct.pack_into("<H", w, b * block_bytes + off, rng.half())
             x = (ctypes.c_float * n)(*[rng.value() / 8192.0 for _ in range(n)])
-            act = ctypes.create_string_buffer(n // 256 * Q8_K_BLOCK)
+            act = ctypes.create_string_buffer(n // act_elems * act_bytes)
             from_float(x, act, n)
             wbuf = ctypes.create_string_buffer(bytes(w), len(w))
             out = ctypes.c_float(0.0)

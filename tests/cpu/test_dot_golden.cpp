@@ -1,8 +1,8 @@
-// The AVX2 K-quant and IQ4_XS row dots against llama.cpp's own vec_dot results
-// (tests/data/cpu/dot_golden.json, scripts/golden/make_dot_golden.py): these kernels do ggml's
-// AVX2 float steps, so they must give its bits exactly. The inputs are regenerated here from the
-// same 64-bit LCG the script used; the Q8_K activations come from ember's quantizer, whose bytes
-// must also be ggml's (checked through a checksum).
+// The AVX2 K-quant, IQ4_XS and legacy (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) row dots against llama.cpp's
+// own vec_dot results (tests/data/cpu/dot_golden.json, scripts/golden/make_dot_golden.py): these
+// kernels do ggml's AVX2 float steps, so they must give its bits exactly. The inputs are
+// regenerated here from the same 64-bit LCG the script used; the Q8_K / Q8_0 / Q8_1 activations
+// come from ember's quantizers, whose bytes must also be ggml's (checked through a checksum).
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -41,22 +41,28 @@ std::string Fnv1a64(const uint8_t* p, size_t n) {
 struct Layout {
   GgmlType type;
   size_t block_bytes;
-  std::vector<size_t> scale_offsets;  // the F16 super-block scales the script overwrote
+  int64_t block_elems;
+  std::vector<size_t> scale_offsets;  // the F16 block scales (and mins) the script overwrote
 };
 
 const std::map<std::string, Layout>& Layouts() {
   static const std::map<std::string, Layout> k = {
-      {"Q2_K", {GgmlType::Q2_K, sizeof(BlockQ2K), {80, 82}}},
-      {"Q3_K", {GgmlType::Q3_K, sizeof(BlockQ3K), {108}}},
-      {"Q4_K", {GgmlType::Q4_K, sizeof(BlockQ4K), {0, 2}}},
-      {"Q5_K", {GgmlType::Q5_K, sizeof(BlockQ5K), {0, 2}}},
-      {"Q6_K", {GgmlType::Q6_K, sizeof(BlockQ6K), {208}}},
-      {"IQ4_XS", {GgmlType::IQ4_XS, sizeof(BlockIQ4XS), {0}}},
+      {"Q2_K", {GgmlType::Q2_K, sizeof(BlockQ2K), kQK_K, {80, 82}}},
+      {"Q3_K", {GgmlType::Q3_K, sizeof(BlockQ3K), kQK_K, {108}}},
+      {"Q4_K", {GgmlType::Q4_K, sizeof(BlockQ4K), kQK_K, {0, 2}}},
+      {"Q5_K", {GgmlType::Q5_K, sizeof(BlockQ5K), kQK_K, {0, 2}}},
+      {"Q6_K", {GgmlType::Q6_K, sizeof(BlockQ6K), kQK_K, {208}}},
+      {"IQ4_XS", {GgmlType::IQ4_XS, sizeof(BlockIQ4XS), kQK_K, {0}}},
+      {"Q4_0", {GgmlType::Q4_0, sizeof(BlockQ4_0), 32, {0}}},
+      {"Q4_1", {GgmlType::Q4_1, sizeof(BlockQ4_1), 32, {0, 2}}},
+      {"Q5_0", {GgmlType::Q5_0, sizeof(BlockQ5_0), 32, {0}}},
+      {"Q5_1", {GgmlType::Q5_1, sizeof(BlockQ5_1), 32, {0, 2}}},
+      {"Q8_0", {GgmlType::Q8_0, sizeof(BlockQ8_0), 32, {0}}},
   };
   return k;
 }
 
-TEST(DotGolden, Avx2KQuantAndIq4XsDotsGiveLlamaCppBits) {
+TEST(DotGolden, Avx2RowDotsGiveLlamaCppBits) {
   if (DetectIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
   std::ifstream f(std::string(EMBER_SOURCE_DIR) + "/tests/data/cpu/dot_golden.json");
   ASSERT_TRUE(f) << "tests/data/cpu/dot_golden.json missing";
@@ -66,7 +72,7 @@ TEST(DotGolden, Avx2KQuantAndIq4XsDotsGiveLlamaCppBits) {
     const std::string name = c.at("type");
     const Layout& l = Layouts().at(name);
     const int64_t n = c.at("n");
-    const int64_t blocks = n / kQK_K;
+    const int64_t blocks = n / l.block_elems;
     Lcg rng{c.at("seed").get<uint64_t>()};
     std::vector<uint8_t> w(static_cast<size_t>(blocks) * l.block_bytes);
     for (uint8_t& b : w) b = rng.Byte();
@@ -79,18 +85,16 @@ TEST(DotGolden, Avx2KQuantAndIq4XsDotsGiveLlamaCppBits) {
     std::vector<float> x(static_cast<size_t>(n));
     for (float& v : x) v = rng.Value();
     const DotKernel& k = GetDotKernel(l.type, Isa::kAvx2);
-    ASSERT_EQ(k.act_type, GgmlType::Q8_K) << name;
-    std::vector<BlockQ8K> act(static_cast<size_t>(blocks));
+    std::vector<uint8_t> act(ActRowBytes(k, n));
     k.quantize(x.data(), act.data(), n);
-    EXPECT_EQ(Fnv1a64(reinterpret_cast<const uint8_t*>(act.data()), act.size() * sizeof(BlockQ8K)),
-              c.at("act_fnv1a64").get<std::string>())
-        << name << " n=" << n << ": Q8_K activation bytes differ from ggml's";
+    EXPECT_EQ(Fnv1a64(act.data(), act.size()), c.at("act_fnv1a64").get<std::string>())
+        << name << " n=" << n << ": " << GgmlTypeName(k.act_type) << " activation bytes differ from ggml's";
     const float got = k.dot(n, w.data(), act.data());
     EXPECT_EQ(std::bit_cast<uint32_t>(got), c.at("dot_bits").get<uint32_t>())
         << name << " n=" << n << ": ember " << got << ", llama.cpp " << c.at("dot").get<double>();
     ++checked;
   }
-  EXPECT_EQ(checked, 18);
+  EXPECT_EQ(checked, 33);
 }
 
 }  // namespace
