@@ -98,6 +98,8 @@ EMBER_AVX2 float DotF16(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+namespace {
+
 // d_x * d_y of two blocks that start with an F16 scale (followed by at least 2 more bytes of the
 // block), broadcast: one 4-byte load and one conversion per value. The separate 2-byte inserts
 // it replaces cost a shuffle each, and these loops are short of vector ports, not of loads.
@@ -106,18 +108,6 @@ EMBER_AVX2 inline __m256 ScaleProduct(const uint16_t* xd, const uint16_t* yd) {
   std::memcpy(&xb, xd, 4);
   std::memcpy(&yb, yd, 4);
   return _mm256_broadcastss_ps(_mm_mul_ss(_mm_cvtph_ps(_mm_cvtsi32_si128(xb)), _mm_cvtph_ps(_mm_cvtsi32_si128(yb))));
-}
-
-EMBER_AVX2 float DotQ4_0(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_0*>(w);
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK4_0; ++i) {
-    const __m256i qx = _mm256_sub_epi8(Nibbles(x[i].qs), _mm256_set1_epi8(8));
-    const __m256i dot = DotI8I8(qx, Load256(y[i].qs));
-    acc = _mm256_fmadd_ps(ScaleProduct(&x[i].d, &y[i].d), _mm256_cvtepi32_ps(dot), acc);
-  }
-  return Hsum(acc);
 }
 
 // Q4_1 / Q5_1 against Q8_1: both blocks start with two F16 values, (d, m) and (d, s). One 4-byte
@@ -136,56 +126,86 @@ EMBER_AVX2 inline __m256 ScaleAndMin(const uint16_t* x_dm, const uint16_t* y_ds,
   return _mm256_broadcastss_ps(_mm_mul_ps(xs, ys));
 }
 
-EMBER_AVX2 float DotQ4_1(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_1*>(w);
-  const auto* y = static_cast<const BlockQ8_1*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  __m128 mins = _mm_setzero_ps();
-  for (int64_t i = 0; i < n / kQK4_1; ++i) {
-    const __m256i dot = DotU8I8(Nibbles(x[i].qs), Load256(y[i].qs));
-    acc = _mm256_fmadd_ps(ScaleAndMin(&x[i].d, &y[i].d, mins), _mm256_cvtepi32_ps(dot), acc);
+// The legacy formats' per-block step as ggml's AVX2 vec_dots do it: the block's 8 int32 lane
+// sums (lane l taking elements 4l..4l+3), converted and multiplied-added by d_x * d_y into one
+// 8-lane accumulator, blocks in order; Q4_1/Q5_1 also run the min term. (Two rows at a time, as
+// two independent chains, measured faster on cache-resident rows but slower streaming from
+// memory: two interleaved streams a row apart defeat the hardware prefetcher; not kept.)
+struct StepQ4_0 {
+  using X = BlockQ4_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kMin = false;
+  EMBER_AVX2 static __m256i Lanes(const X& x, const Y& y) {
+    return DotI8I8(_mm256_sub_epi8(Nibbles(x.qs), _mm256_set1_epi8(8)), Load256(y.qs));
   }
-  return Hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
-}
-
-EMBER_AVX2 float DotQ5_0(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ5_0*>(w);
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK5_0; ++i) {
+};
+struct StepQ4_1 {
+  using X = BlockQ4_1;
+  using Y = BlockQ8_1;
+  static constexpr bool kMin = true;
+  EMBER_AVX2 static __m256i Lanes(const X& x, const Y& y) { return DotU8I8(Nibbles(x.qs), Load256(y.qs)); }
+};
+struct StepQ5_0 {
+  using X = BlockQ5_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kMin = false;
+  EMBER_AVX2 static __m256i Lanes(const X& x, const Y& y) {
     // Where the 5th bit is clear, nibble | 0xF0 is nibble - 16 as a signed byte.
-    const __m256i hi = _mm256_andnot_si256(BitsToBytes(x[i].qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
-    const __m256i qx = _mm256_or_si256(Nibbles(x[i].qs), hi);
-    const __m256i dot = DotI8I8(qx, Load256(y[i].qs));
-    acc = _mm256_fmadd_ps(ScaleProduct(&x[i].d, &y[i].d), _mm256_cvtepi32_ps(dot), acc);
+    const __m256i hi = _mm256_andnot_si256(BitsToBytes(x.qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    return DotI8I8(_mm256_or_si256(Nibbles(x.qs), hi), Load256(y.qs));
   }
+};
+struct StepQ5_1 {
+  using X = BlockQ5_1;
+  using Y = BlockQ8_1;
+  static constexpr bool kMin = true;
+  EMBER_AVX2 static __m256i Lanes(const X& x, const Y& y) {
+    const __m256i hi = _mm256_and_si256(BitsToBytes(x.qh), _mm256_set1_epi8(0x10));
+    return DotU8I8(_mm256_or_si256(Nibbles(x.qs), hi), Load256(y.qs));
+  }
+};
+struct StepQ8_0 {
+  using X = BlockQ8_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kMin = false;
+  EMBER_AVX2 static __m256i Lanes(const X& x, const Y& y) { return DotI8I8(Load256(x.qs), Load256(y.qs)); }
+};
+
+template <class S>
+EMBER_AVX2 inline void LegacyStep(const typename S::X& x, const typename S::Y& y, __m256& acc, __m128& mins) {
+  const __m256i dot = S::Lanes(x, y);
+  __m256 d;
+  if constexpr (S::kMin) {
+    d = ScaleAndMin(&x.d, &y.d, mins);
+  } else {
+    d = ScaleProduct(&x.d, &y.d);
+  }
+  acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc);
+}
+
+template <class S>
+EMBER_AVX2 inline float LegacyResult(__m256 acc, __m128 mins) {
+  if constexpr (S::kMin) return Hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
   return Hsum(acc);
 }
 
-EMBER_AVX2 float DotQ5_1(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ5_1*>(w);
-  const auto* y = static_cast<const BlockQ8_1*>(a);
+template <class S>
+EMBER_AVX2 inline float LegacyDot(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const typename S::X*>(w);
+  const auto* y = static_cast<const typename S::Y*>(a);
   __m256 acc = _mm256_setzero_ps();
   __m128 mins = _mm_setzero_ps();
-  for (int64_t i = 0; i < n / kQK5_1; ++i) {
-    const __m256i hi = _mm256_and_si256(BitsToBytes(x[i].qh), _mm256_set1_epi8(0x10));
-    const __m256i qx = _mm256_or_si256(Nibbles(x[i].qs), hi);
-    const __m256i dot = DotU8I8(qx, Load256(y[i].qs));
-    acc = _mm256_fmadd_ps(ScaleAndMin(&x[i].d, &y[i].d, mins), _mm256_cvtepi32_ps(dot), acc);
-  }
-  return Hsum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
+  for (int64_t i = 0; i < n / 32; ++i) LegacyStep<S>(x[i], y[i], acc, mins);
+  return LegacyResult<S>(acc, mins);
 }
 
-EMBER_AVX2 float DotQ8_0(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ8_0*>(w);
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK8_0; ++i) {
-    const __m256i dot = DotI8I8(Load256(x[i].qs), Load256(y[i].qs));
-    acc = _mm256_fmadd_ps(ScaleProduct(&x[i].d, &y[i].d), _mm256_cvtepi32_ps(dot), acc);
-  }
-  return Hsum(acc);
-}
+}  // namespace
+
+EMBER_AVX2 float DotQ4_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ4_0>(n, w, a); }
+EMBER_AVX2 float DotQ4_1(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ4_1>(n, w, a); }
+EMBER_AVX2 float DotQ5_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ5_0>(n, w, a); }
+EMBER_AVX2 float DotQ5_1(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ5_1>(n, w, a); }
+EMBER_AVX2 float DotQ8_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ8_0>(n, w, a); }
 
 namespace {
 
