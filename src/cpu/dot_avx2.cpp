@@ -195,7 +195,10 @@ EMBER_AVX2 inline float LegacyDot(int64_t n, const void* w, const void* a) {
   const auto* y = static_cast<const typename S::Y*>(a);
   __m256 acc = _mm256_setzero_ps();
   __m128 mins = _mm_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i) LegacyStep<S>(x[i], y[i], acc, mins);
+  for (int64_t i = 0; i < n / 32; ++i) {
+    cpu::PrefetchAhead(x + i, 1);  // blocks of 18-34 bytes: one line per block covers them all
+    LegacyStep<S>(x[i], y[i], acc, mins);
+  }
   return LegacyResult<S>(acc, mins);
 }
 
@@ -223,6 +226,7 @@ EMBER_AVX2 inline float DotQ45K(int64_t n, const void* w, const void* a) {
   __m128 acc_m = _mm_setzero_ps();
   float summs = 0.0f;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
+    cpu::PrefetchAhead(x + i, sizeof(x[i]));
     uint8_t sc[8], mn[8];
     UnpackScalesMinsK4(x[i].scales, sc, mn);
     const float d = y[i].d * HalfToFloat(x[i].d);
@@ -283,6 +287,7 @@ EMBER_AVX2 float DotQ6K(int64_t n, const void* w, const void* a) {
   const __m256i m2 = _mm256_set1_epi8(0x03);
   __m256 facc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
+    cpu::PrefetchAhead(x + i, sizeof(x[i]));
     // The 16 scales once: each 32-element chunk's multiplier (scale s in lanes 0..7, s+1 in
     // 8..15) is one byte shuffle and one widening away, and the +32 code offset's correction
     // (32 x bsums . scales, lane k taking sub-blocks 2k and 2k+1) one madd -- vector work in
@@ -362,6 +367,7 @@ EMBER_AVX2 float DotQ2K(int64_t n, const void* w, const void* a) {
   const __m128i m4 = _mm_set1_epi8(0x0F);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
+    cpu::PrefetchAhead(x + i, sizeof(x[i]));
     const float d = y[i].d * HalfToFloat(x[i].d);
     const float dmin = -y[i].d * HalfToFloat(x[i].dmin);
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
@@ -394,6 +400,7 @@ EMBER_AVX2 float DotQ3K(int64_t n, const void* w, const void* a) {
   const __m256i m3 = _mm256_set1_epi8(3);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
+    cpu::PrefetchAhead(x + i, sizeof(x[i]));
     const float d = y[i].d * HalfToFloat(x[i].d);
     // ggml's 6-bit scale unpacking: low 4 bits from bytes 0..7, high 2 bits from bytes 8..11.
     uint32_t aux[3], s32[4];
@@ -465,6 +472,7 @@ EMBER_AVX2 float DotIQ4XS(int64_t n, const void* w, const void* a) {
   const auto* y = static_cast<const BlockQ8K*>(a);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
+    cpu::PrefetchAhead(x + i, sizeof(x[i]));
     __m256i sumi = _mm256_setzero_si256();
     for (int ib = 0; ib < kQK_K / 32; ++ib) {
       const int lo = (x[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
