@@ -296,40 +296,50 @@ EMBER_AVX2 void DotsF32Keys(int64_t n_keys, int64_t hd, const float* k, int64_t 
   }
 }
 
-// avx2::WeightedSumF16Lanes on values already converted to F32: the same lanes and sums. Only
-// the first and last blocks of 8 positions can be partial; the blocks between run without the
-// per-position range checks (measured: the checks took most of prompt attention's time).
-// One block of 8 positions, some outside [first, last] (skipped, as the general loop does).
-EMBER_AVX2 inline void PartialBlockF32(__m256* acc, int64_t jb, int64_t first, int64_t last, const float* w,
-                                       const float* v, int64_t v_stride, int64_t c) {
-  for (int l = 0; l < 8; ++l) {
-    const int64_t j = jb + l;
-    if (j < first || j > last) continue;
-    acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[j]), _mm256_loadu_ps(v + j * v_stride + c), acc[l]);
+// avx2::WeightedSumF16Lanes (the decode path) for 8 columns of one query, on values converted to
+// F32 and stored column by column (vt: column k's values for every position contiguous,
+// vt_stride apart): each column's 8 position lanes (lane l taking positions = l mod 8) accumulate
+// the same products in the same order as that kernel's acc[l] does for the column, and are summed
+// in the same tree (Tree8), so the same bits. One load of 8 weights serves the 8 columns of a
+// step, where rows of 8 columns per position needed a broadcast of each weight: half the loads
+// per multiply-add (Gemma 3 pp512 -t 1: attention 13.4% -> 12.1% of the time). Positions outside
+// [first, last] in the two edge blocks are blended away, as that kernel skips them (SoftmaxScores
+// zeroes their weights, so this matters only for non-finite values).
+EMBER_AVX2 inline void ColumnsStep(const float* w, const float* col, int64_t vt_stride, int64_t jb, __m256 mask,
+                                   bool masked, __m256* acc) {
+  const __m256 wv = _mm256_loadu_ps(w + jb);
+  for (int k = 0; k < 8; ++k) {
+    const __m256 next = _mm256_fmadd_ps(wv, _mm256_loadu_ps(col + k * vt_stride + jb), acc[k]);
+    acc[k] = masked ? _mm256_blendv_ps(acc[k], next, mask) : next;
   }
 }
 
-EMBER_AVX2 void WeightedSumF32Lanes(int64_t first, int64_t last, const float* w, const float* v,
-                                    int64_t v_stride, int64_t hd, float* out) {
-  for (int64_t c = 0; c < hd; c += 8) {
-    __m256 acc[8];
-    for (auto& x : acc) x = _mm256_setzero_ps();
-    int64_t jb = first / 8 * 8;
-    if (jb < first) {
-      PartialBlockF32(acc, jb, first, last, w, v, v_stride, c);
-      jb += 8;
-    }
-    for (; jb + 7 <= last; jb += 8) {
-#pragma GCC unroll 8
-      for (int l = 0; l < 8; ++l) {
-        acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[jb + l]), _mm256_loadu_ps(v + (jb + l) * v_stride + c), acc[l]);
-      }
-    }
-    if (jb <= last) PartialBlockF32(acc, jb, first, last, w, v, v_stride, c);
-    const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
-                                     _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
-    _mm256_storeu_ps(out + c, sum);
+// Lanes of positions idx inside [f, l], as a blend mask.
+EMBER_AVX2 inline __m256 EdgeMask(__m256i idx, __m256i f, __m256i l) {
+  const __m256i outside = _mm256_or_si256(_mm256_cmpgt_epi32(f, idx), _mm256_cmpgt_epi32(idx, l));
+  return _mm256_castsi256_ps(_mm256_andnot_si256(outside, _mm256_set1_epi32(-1)));
+}
+
+EMBER_AVX2 void WeightedSumColumns(int64_t first, int64_t last, const float* w, const float* vt,
+                                   int64_t vt_stride, float* out) {
+  __m256 acc[8];
+  for (auto& x : acc) x = _mm256_setzero_ps();
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i lo = _mm256_set1_epi32(static_cast<int32_t>(first)), hi = _mm256_set1_epi32(static_cast<int32_t>(last));
+  int64_t jb = first / 8 * 8;
+  if (jb < first || jb + 7 > last) {
+    const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(jb)), lane);
+    ColumnsStep(w, vt, vt_stride, jb, EdgeMask(idx, lo, hi), true, acc);
+    jb += 8;
   }
+  for (; jb + 7 <= last; jb += 8) ColumnsStep(w, vt, vt_stride, jb, _mm256_setzero_ps(), false, acc);
+  if (jb <= last) {
+    const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(jb)), lane);
+    ColumnsStep(w, vt, vt_stride, jb, EdgeMask(idx, lo, hi), true, acc);
+  }
+  alignas(32) float lanes[8][8];
+  for (int k = 0; k < 8; ++k) _mm256_store_ps(lanes[k], acc[k]);
+  for (int k = 0; k < 8; ++k) out[k] = Tree8(lanes[k]);
 }
 
 __attribute__((target("avx2,fma,f16c"))) void HalvesToFloats(const uint16_t* x, float* y, int64_t n) {
@@ -397,19 +407,18 @@ float SoftmaxScores(float* e, int64_t first, int64_t p, float scale, float softc
 }
 
 #if defined(EMBER_OPS_AVX2)
-// Prompt batches with the cache rows already in F32: kf row by row as the cache, vf in strips
-// of 8 columns (strip (kvh, c) holds columns c..c+7 of K/V head kvh for every position, 8 floats
-// per position, n_kv_max positions). The queries of a few tokens and of every head that shares
+// Prompt batches with the cache rows already in F32: kf row by row as the cache, vt column by
+// column (column c of the V rows for every position, vt_stride floats apart). The queries of a few tokens and of every head that shares
 // one K/V head are attended together, so that each K/V row comes from memory once per block of
 // queries rather than once per query (a long prompt's rows do not fit in L2; measured on Gemma 3
 // pp512, attention was memory-bound at ~4 cycles per 8-lane multiply-add). Scores go key tile by
-// key tile (the tile's K rows stay in L1 across the queries); weighted sums go strip by strip,
-// each a contiguous 32 bytes per position that stays in L1 across the queries (rows 1 KiB apart
-// touched 32 bytes at a time made the same loop wait on L2). Every query gets exactly the
+// key tile (the tile's K rows stay in L1 across the queries); weighted sums go 8 columns at a
+// time, whose values stay in L1 across the queries (V rows 1 KiB apart touched 32 bytes at a
+// time had made the same loop wait on L2). Every query gets exactly the
 // per-query loop's products, softmax and sums, in the same order: the same bits.
 void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, int64_t pos0,
-                           const AttentionArgs& a, const float* kf, int64_t kw, const float* vf,
-                           float* out) {
+                           const AttentionArgs& a, const float* kf, int64_t kw, const float* vt,
+                           int64_t vt_stride, float* out) {
   const int64_t group = a.n_head / a.n_head_kv;
   const int64_t hd = a.head_dim;
   const int64_t n_kv_max = pos0 + n_tokens;
@@ -459,8 +468,8 @@ void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, i
       }
       for (int64_t c = 0; c < hd; c += 8) {
         for (int64_t i = 0; i < nq; ++i) {
-          WeightedSumF32Lanes(firsts[i], lasts[i], e.data() + i * e_stride,
-                              vf + (kvh * (hd / 8) + c / 8) * n_kv_max * 8, 8, 8, out + q_of(i) * hd + c);
+          WeightedSumColumns(firsts[i], lasts[i], e.data() + i * e_stride, vt + (kvh * hd + c) * vt_stride,
+                             vt_stride, out + q_of(i) * hd + c);
         }
       }
     }
@@ -496,22 +505,25 @@ void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int6
   const int64_t lo = a.window > 0 ? std::max<int64_t>(0, pos0 - a.window + 1) : 0;
   const bool f32_rows = fast_f16 && n_tokens >= 2 &&
                         static_cast<uint64_t>(n_kv_max - lo) * static_cast<uint64_t>(kw + vw) * 4 <= (64u << 20);
-  std::vector<float> kf, vf;
+  std::vector<float> kf, vt;
+  const int64_t vt_stride = n_kv_max + 8;  // the edge blocks of 8 positions load up to 7 past the last
 #if defined(EMBER_OPS_AVX2)
   if (f32_rows) {
     kf.resize(static_cast<size_t>(n_kv_max * kw));
-    vf.resize(static_cast<size_t>(n_kv_max * a.n_head_kv * hd));
+    vt.resize(static_cast<size_t>(vt_stride * a.n_head_kv * hd));
     pool.ParallelFor(n_kv_max - lo, std::max<int64_t>(1, (n_kv_max - lo) / (4 * pool.size())),
                      [&](int64_t j0, int64_t j1) {
       for (int64_t j = lo + j0; j < lo + j1; ++j) {
         HalvesToFloats(reinterpret_cast<const uint16_t*>(a.k + static_cast<uint64_t>(j) * a.k_stride), kf.data() + j * kw, kw);
         const auto* vrow = reinterpret_cast<const uint16_t*>(a.v + static_cast<uint64_t>(j) * a.v_stride);
         for (int64_t strip = 0; strip < a.n_head_kv * hd / 8; ++strip) {
-          HalvesToFloats(vrow + 8 * strip, vf.data() + (strip * n_kv_max + j) * 8, 8);
+          alignas(32) float v8[8];
+          HalvesToFloats(vrow + 8 * strip, v8, 8);
+          for (int k = 0; k < 8; ++k) vt[static_cast<size_t>((8 * strip + k) * vt_stride + j)] = v8[k];
         }
       }
     });
-    PromptAttentionShared(pool, q, n_tokens, pos0, a, kf.data(), kw, vf.data(), out);
+    PromptAttentionShared(pool, q, n_tokens, pos0, a, kf.data(), kw, vt.data(), vt_stride, out);
     return;
   }
 #endif
