@@ -122,7 +122,8 @@ void CpuBackend::GetRows(const WeightView& w, const int32_t* ids, int64_t n, flo
 // The element-wise steps of a prompt batch run on the pool too: on the calling thread alone they
 // took ~4% of Gemma 3's pp512 time at -t 1 (RmsNorm 2.3, GeGLU 0.9, RoPE 0.7) and, at -t 2, twice
 // that share of the wall time with the other core waiting. Every row / element is computed as
-// before, so the same bits; single tokens stay on the calling thread (a join costs more there).
+// before, so the same bits. Fewer than 8 rows (a single token's norm, or the per-head norms of a
+// model with few heads) or 32K elements stay on the calling thread: a join costs more there.
 namespace {
 constexpr int64_t kMinParallelRows = 8;
 constexpr int64_t kMinParallelElems = 1 << 15;
