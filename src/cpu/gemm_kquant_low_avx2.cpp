@@ -146,15 +146,9 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
       d = _cvtsh_ss(x.d);
     } else if constexpr (K == Kind::kQ3K) {
       const auto& x = reinterpret_cast<const BlockQ3K*>(row)[i];
-      // The 16 signed 6-bit scales, unpacked as DotQ3K does.
-      uint32_t aux[3], s32[4];
-      std::memcpy(aux, x.scales, 12);
-      constexpr uint32_t kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
-      s32[0] = (aux[0] & kLow4) | (((aux[2] >> 0) & kLow2) << 4);
-      s32[1] = (aux[1] & kLow4) | (((aux[2] >> 2) & kLow2) << 4);
-      s32[2] = ((aux[0] >> 4) & kLow4) | (((aux[2] >> 4) & kLow2) << 4);
-      s32[3] = ((aux[1] >> 4) & kLow4) | (((aux[2] >> 6) & kLow2) << 4);
-      const __m128i s8 = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s32)), _mm_set1_epi8(32));
+      int8_t s16[16];
+      UnpackScalesQ3K(x.scales, s16);
+      const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s16));
       StorePairScales(_mm256_cvtepi8_epi16(s8), sc);
       const __m256i hbits = Load(x.hmask);
       for (int j = 0; j < 2; ++j) {

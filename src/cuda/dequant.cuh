@@ -272,7 +272,7 @@ struct Chunk<GgmlType::Q2_K> {
 };
 
 // Q3_K: as Q2_K for the low 2 bits; the high bit of element 128h + 32k + l is bit (4h + k) of
-// hmask[l]; when it is clear 4 is subtracted. 16 6-bit scales biased by 32 (UnpackQ3KScales).
+// hmask[l]; when it is clear 4 is subtracted. 16 6-bit scales biased by 32 (UnpackScalesQ3K, quant/blocks.h).
 template <>
 struct Chunk<GgmlType::Q3_K> {
   static constexpr int kBlockBytes = 110;

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace ember {
 
@@ -55,6 +56,22 @@ inline void UnpackScalesMinsK4(const uint8_t* s, uint8_t* sc, uint8_t* m) {
     sc[j] = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
     m[j] = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
   }
+}
+
+// The 16 signed six-bit sub-block scales of a Q3_K block's 12 scale bytes, minus their bias of 32
+// (ggml's unpacking, four bytes at a time): bytes 0..7 hold the low nibbles (scales 0..7 in the
+// low halves, 8..15 in the high halves), bytes 8..11 the high bit pairs.
+inline void UnpackScalesQ3K(const uint8_t* packed, int8_t* scales) {
+  uint32_t aux[3], s32[4];
+  std::memcpy(aux, packed, 12);
+  constexpr uint32_t kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  s32[0] = (aux[0] & kLow4) | (((aux[2] >> 0) & kLow2) << 4);
+  s32[1] = (aux[1] & kLow4) | (((aux[2] >> 2) & kLow2) << 4);
+  s32[2] = ((aux[0] >> 4) & kLow4) | (((aux[2] >> 4) & kLow2) << 4);
+  s32[3] = ((aux[1] >> 4) & kLow4) | (((aux[2] >> 6) & kLow2) << 4);
+  uint8_t u[16];
+  std::memcpy(u, s32, 16);
+  for (int j = 0; j < 16; ++j) scales[j] = static_cast<int8_t>(u[j] - 32);
 }
 
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,

@@ -114,22 +114,11 @@ void DequantQ2K(const BlockQ2K* x, float* y, int64_t nb) {
   }
 }
 
-// Unpacks the 16 6-bit scales of a Q3_K block. Bytes 0..7 hold the low nibbles (scales 0..7 in
-// the low halves, 8..15 in the high halves); bytes 8..11 hold the high 2-bit pairs: bits 2k..2k+1
-// of byte 8 + (j % 4) are the high bits of scale j where k = j / 4.
-void UnpackQ3KScales(const uint8_t* packed, int* scales) {
-  for (int j = 0; j < 16; ++j) {
-    const int low = j < 8 ? (packed[j] & 0xF) : (packed[j - 8] >> 4);
-    const int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
-    scales[j] = (low | (high << 4)) - 32;
-  }
-}
-
 void DequantQ3K(const BlockQ3K* x, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d_all = HalfToFloat(x[i].d);
-    int scales[16];
-    UnpackQ3KScales(x[i].scales, scales);
+    int8_t scales[16];
+    UnpackScalesQ3K(x[i].scales, scales);
     const uint8_t* q = x[i].qs;
     const uint8_t* hm = x[i].hmask;
     uint8_t m = 1;
