@@ -15,6 +15,7 @@
 // signed types (Q4_0, Q5_0, Q8_0) they are formed with the same sign trick.
 #include "cpu/gemm.h"
 #include "cpu/avx2_util.h"
+#include "cpu/gemm_acts.h"
 #include "cpu/gemm_float.h"
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/gemm_kquant_low.h"
@@ -59,44 +60,12 @@ constexpr bool HasMin(Kind k) { return k == Kind::kQ4_1 || k == Kind::kQ5_1; }
 constexpr int kRows = 4;    // weight rows per panel
 constexpr int kToks = 2;    // tokens per inner step
 
-struct ActSizes {
-  uint64_t qs, d4, s4, bs, bsp;
-};
-
-ActSizes SizesOf(Kind kind, int64_t n_in, int64_t n_tok) {
-  const auto t = static_cast<uint64_t>(n_tok);
-  if (IsK(kind)) {
-    const auto nb = static_cast<uint64_t>(n_in / kQK_K);
-    return {AlignUp(t * nb * 256), AlignUp(t * nb * 4), 0, AlignUp(t * nb * 32), AlignUp(t * nb * 16)};
-  }
-  const auto nb = static_cast<uint64_t>(n_in / 32);
-  return {AlignUp(t * nb * 32), AlignUp(t * nb * 16), HasMin(kind) ? AlignUp(t * nb * 16) : 0, 0, 0};
+// The activation format a kind's rows come in (gemm_acts.h).
+constexpr ActFormat FormatOf(Kind k) {
+  return IsK(k) ? ActFormat::kQ8K : HasMin(k) ? ActFormat::kQ8_1 : ActFormat::kQ8_0;
 }
 
 #if defined(EMBER_GEMM_AVX2)
-
-// Pointers into the packed activations (one layout for both families; unused parts empty).
-struct Acts {
-  int64_t nb;            // blocks (32) or super-blocks (256) per token
-  const int8_t* qs;      // [t][b][32] or [t][sb][256]
-  const float* d4;       // legacy: [t][b][4] scale, 4 copies; K: [t][sb] scale
-  const float* s4;       // Q8_1's d * sum(q) as float, [t][b][4]
-  const int16_t* bs;     // K: [t][sb][16] bsums
-  const int16_t* bsp;    // K: [t][sb][8] bsums summed in pairs
-};
-
-Acts LayoutOf(Kind kind, int64_t n_in, int64_t n_tok, const uint8_t* base) {
-  const auto* p = reinterpret_cast<const uint8_t*>((reinterpret_cast<uintptr_t>(base) + kAlign - 1) / kAlign * kAlign);
-  const ActSizes s = SizesOf(kind, n_in, n_tok);
-  Acts a{};
-  a.nb = IsK(kind) ? n_in / kQK_K : n_in / 32;
-  a.qs = reinterpret_cast<const int8_t*>(p);
-  a.d4 = reinterpret_cast<const float*>(p + s.qs);
-  a.s4 = reinterpret_cast<const float*>(p + s.qs + s.d4);
-  a.bs = reinterpret_cast<const int16_t*>(p + s.qs + s.d4 + s.s4);
-  a.bsp = reinterpret_cast<const int16_t*>(p + s.qs + s.d4 + s.s4 + s.bs);
-  return a;
-}
 
 EMBER_AVX2 inline float H2F(uint16_t h) { return _cvtsh_ss(h); }
 
@@ -115,48 +84,6 @@ EMBER_AVX2 inline __m256i BitsToBytes(const uint8_t* p) {
   __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(x32)), shuf);
   bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
   return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Activation packing.
-
-EMBER_AVX2 void PackActsAvx2(Kind kind, int64_t n_in, int64_t n_tok, const uint8_t* act,
-                             uint64_t act_row_bytes, int64_t t0, int64_t t1, uint8_t* packed) {
-  const Acts a = LayoutOf(kind, n_in, n_tok, packed);
-  auto* qs = const_cast<int8_t*>(a.qs);
-  auto* d4 = const_cast<float*>(a.d4);
-  auto* s4 = const_cast<float*>(a.s4);
-  auto* bs = const_cast<int16_t*>(a.bs);
-  auto* bsp = const_cast<int16_t*>(a.bsp);
-  const int64_t nb = a.nb;
-  for (int64_t t = t0; t < t1; ++t) {
-    const uint8_t* row = act + static_cast<uint64_t>(t) * act_row_bytes;
-    for (int64_t b = 0; b < nb; ++b) {
-      const int64_t tb = t * nb + b;
-      if (IsK(kind)) {
-        const auto* y = reinterpret_cast<const BlockQ8K*>(row) + b;
-        for (int c = 0; c < 8; ++c) StoreA(qs + tb * 256 + 32 * c, Load(y->qs + 32 * c));
-        d4[tb] = y->d;
-        for (int j = 0; j < 16; ++j) bs[tb * 16 + j] = y->bsums[j];
-        for (int j = 0; j < 8; ++j) {
-          bsp[tb * 8 + j] = static_cast<int16_t>(y->bsums[2 * j] + y->bsums[2 * j + 1]);
-        }
-      } else if (HasMin(kind)) {
-        const auto* y = reinterpret_cast<const BlockQ8_1*>(row) + b;
-        StoreA(qs + tb * 32, Load(y->qs));
-        const float d = H2F(y->d), s = H2F(y->s);
-        for (int j = 0; j < 4; ++j) {
-          d4[tb * 4 + j] = d;
-          s4[tb * 4 + j] = s;
-        }
-      } else {
-        const auto* y = reinterpret_cast<const BlockQ8_0*>(row) + b;
-        StoreA(qs + tb * 32, Load(y->qs));
-        const float d = H2F(y->d);
-        for (int j = 0; j < 4; ++j) d4[tb * 4 + j] = d;
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +205,7 @@ EMBER_AVX2 inline void LegacyRowStep(const LegacyPanel& p, int64_t b, int r, __m
 // dx * dy (lane 4 * token + row, one multiply per block as before) go through a small
 // buffer instead of a separate pass over the panel.
 template <Kind K>
-EMBER_AVX2 void LegacyTile(const LegacyPanel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
+EMBER_AVX2 void LegacyTile(const LegacyPanel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
   const int64_t nb = a.nb;
   const int8_t* ya = a.qs + ta * nb * 32;
   const int8_t* yb = a.qs + tb * nb * 32;
@@ -439,7 +366,7 @@ EMBER_AVX2 inline void KRowStep(const KPanel& p, int64_t slot, int j, const int8
 
 // 4 rows x 2 tokens of a K-quant: out[4 * token + row].
 template <Kind K>
-EMBER_AVX2 void KTile(const KPanel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
+EMBER_AVX2 void KTile(const KPanel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
   const int64_t nsb = a.nb;
   const int64_t tok[kToks] = {ta, tb};
   __m256 acc[kRows][kToks];
@@ -513,7 +440,7 @@ EMBER_AVX2 void KTile(const KPanel& p, const Acts& a, int64_t ta, int64_t tb, fl
 template <Kind K>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
-  const Acts a = LayoutOf(K, n_in, n_tok, packed);
+  const GemmActs a = GemmActsAt(FormatOf(K), n_in, n_tok, packed);
   const int64_t nb = a.nb;
   // About 192 KiB of activation codes per chunk.
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
@@ -573,8 +500,7 @@ uint64_t GemmPackedBytes(GgmlType type, int64_t n_in, int64_t n_tok) {
   if (float_gemm::Handles(type)) return float_gemm::PackedBytes(type, n_in, n_tok);
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::PackedBytes(n_in, n_tok);
   if (klow_gemm::Handles(type)) return klow_gemm::PackedBytes(n_in, n_tok);
-  const ActSizes s = SizesOf(KindOf(type), n_in, n_tok);
-  return s.qs + s.d4 + s.s4 + s.bs + s.bsp + kAlign;
+  return GemmActsBytes(FormatOf(KindOf(type)), n_in, n_tok);
 }
 
 void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act,
@@ -585,7 +511,7 @@ void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act
 #if defined(EMBER_GEMM_AVX2)
   const Kind kind = KindOf(type);
   EMBER_CHECK(kind != Kind::kNone);
-  PackActsAvx2(kind, n_in, n_tok, act, act_row_bytes, t0, t1, packed);
+  PackGemmActs(FormatOf(kind), n_in, n_tok, act, act_row_bytes, t0, t1, packed);
 #else
   (void)type, (void)n_in, (void)n_tok, (void)act, (void)act_row_bytes, (void)t0, (void)t1, (void)packed;
   Fail("no tiled CPU kernels in this build");

@@ -12,6 +12,7 @@
 // vector 4 rows. The integer sums are exact and the float steps the same, so are the bits.
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/avx2_util.h"
+#include "cpu/gemm_acts.h"
 
 #include <algorithm>
 #include <vector>
@@ -31,38 +32,7 @@ namespace {
 constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 2;  // tokens per inner step
 
-// Packed activations: codes [t][b][32], then scales as floats [t][b][4] (4 copies, so a pair
-// of tokens' scales is one 8-lane load).
-struct Acts {
-  int64_t nb;
-  const int8_t* qs;
-  const float* d4;
-};
-
-Acts LayoutOf(int64_t n_in, int64_t n_tok, const uint8_t* base) {
-  const auto* p = reinterpret_cast<const uint8_t*>((reinterpret_cast<uintptr_t>(base) + kAlign - 1) / kAlign * kAlign);
-  const int64_t nb = n_in / kQK4_NL;
-  return {nb, reinterpret_cast<const int8_t*>(p),
-          reinterpret_cast<const float*>(p + AlignUp(static_cast<uint64_t>(n_tok * nb) * 32))};
-}
-
 #if defined(EMBER_GEMM_IQ4NL_AVX2)
-
-EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes,
-                             int64_t t0, int64_t t1, uint8_t* packed) {
-  const Acts a = LayoutOf(n_in, n_tok, packed);
-  auto* qs = const_cast<int8_t*>(a.qs);
-  auto* d4 = const_cast<float*>(a.d4);
-  for (int64_t t = t0; t < t1; ++t) {
-    const auto* y = reinterpret_cast<const BlockQ8_0*>(act + static_cast<uint64_t>(t) * act_row_bytes);
-    for (int64_t b = 0; b < a.nb; ++b) {
-      const int64_t tb = t * a.nb + b;
-      StoreA(qs + tb * 32, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[b].qs)));
-      const float d = _cvtsh_ss(y[b].d);
-      for (int j = 0; j < 4; ++j) d4[tb * 4 + j] = d;
-    }
-  }
-}
 
 // A panel of 4 rows: levels [b][row][32], their absolute values [b][row][32], and the rows'
 // scales [b][8] (4 rows, twice: lane 4 * token + row).
@@ -120,7 +90,7 @@ EMBER_AVX2 inline void RowStep(const Panel& p, int64_t b, int r, __m256i y0, __m
 
 // 4 rows x 2 tokens (tb may equal ta for an odd count): out[4 * token + row]. Named
 // accumulators keep the 8 of them in registers (GCC stores an array of them every block).
-EMBER_AVX2 void Tile(const Panel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
+EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
   const int64_t nb = a.nb;
   const int8_t* ya = a.qs + ta * nb * 32;
   const int8_t* yb = a.qs + tb * nb * 32;
@@ -148,7 +118,7 @@ EMBER_AVX2 void Tile(const Panel& p, const Acts& a, int64_t ta, int64_t tb, floa
 // Chunks of tokens whose codes (about 192 KiB) stay in L2; each panel is unpacked once per chunk.
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
-  const Acts a = LayoutOf(n_in, n_tok, packed);
+  const GemmActs a = GemmActsAt(ActFormat::kQ8_0, n_in, n_tok, packed);
   const int64_t nb = a.nb;
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
   const Panel p = PanelAt(ThreadScratch(PanelBytes(nb)), nb);
@@ -184,19 +154,11 @@ bool Has(Isa isa) {
 #endif
 }
 
-uint64_t PackedBytes(int64_t n_in, int64_t n_tok) {
-  const auto blocks = static_cast<uint64_t>(n_tok * (n_in / kQK4_NL));
-  return AlignUp(blocks * 32) + AlignUp(blocks * 16) + kAlign;
-}
+uint64_t PackedBytes(int64_t n_in, int64_t n_tok) { return GemmActsBytes(ActFormat::kQ8_0, n_in, n_tok); }
 
 void PackActs(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes, int64_t t0,
               int64_t t1, uint8_t* packed) {
-#if defined(EMBER_GEMM_IQ4NL_AVX2)
-  PackActsAvx2(n_in, n_tok, act, act_row_bytes, t0, t1, packed);
-#else
-  (void)n_in, (void)n_tok, (void)act, (void)act_row_bytes, (void)t0, (void)t1, (void)packed;
-  Fail("no tiled CPU kernels in this build");
-#endif
+  PackGemmActs(ActFormat::kQ8_0, n_in, n_tok, act, act_row_bytes, t0, t1, packed);
 }
 
 void Rows(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,

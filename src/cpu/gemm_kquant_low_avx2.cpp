@@ -15,6 +15,7 @@
 // exact in any order, and the float operations are the same in the same order: the same bits.
 #include "cpu/gemm_kquant_low.h"
 #include "cpu/avx2_util.h"
+#include "cpu/gemm_acts.h"
 
 #include <algorithm>
 #include <cstring>
@@ -37,40 +38,7 @@ enum class Kind { kQ2K, kQ3K, kIQ4XS };
 constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 2;  // tokens per inner step
 
-// Packed activations: codes [t][sb][256], scales [t][sb], bsums [t][sb][16] (Q2_K's mins).
-struct Acts {
-  int64_t nsb;
-  const int8_t* qs;
-  const float* d;
-  const int16_t* bs;
-};
-
-Acts LayoutOf(int64_t n_in, int64_t n_tok, const uint8_t* base) {
-  const auto* p = reinterpret_cast<const uint8_t*>((reinterpret_cast<uintptr_t>(base) + kAlign - 1) / kAlign * kAlign);
-  const int64_t nsb = n_in / kQK_K;
-  const auto n = static_cast<uint64_t>(n_tok * nsb);
-  return {nsb, reinterpret_cast<const int8_t*>(p), reinterpret_cast<const float*>(p + AlignUp(n * 256)),
-          reinterpret_cast<const int16_t*>(p + AlignUp(n * 256) + AlignUp(n * 4))};
-}
-
 #if defined(EMBER_GEMM_KLOW_AVX2)
-
-EMBER_AVX2 void PackActsAvx2(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes,
-                             int64_t t0, int64_t t1, uint8_t* packed) {
-  const Acts a = LayoutOf(n_in, n_tok, packed);
-  auto* qs = const_cast<int8_t*>(a.qs);
-  auto* d = const_cast<float*>(a.d);
-  auto* bs = const_cast<int16_t*>(a.bs);
-  for (int64_t t = t0; t < t1; ++t) {
-    const auto* y = reinterpret_cast<const BlockQ8K*>(act + static_cast<uint64_t>(t) * act_row_bytes);
-    for (int64_t i = 0; i < a.nsb; ++i) {
-      const int64_t ti = t * a.nsb + i;
-      for (int c = 0; c < 8; ++c) StoreA(qs + ti * 256 + 32 * c, Load(y[i].qs + 32 * c));
-      d[ti] = y[i].d;
-      std::memcpy(bs + ti * 16, y[i].bsums, 32);
-    }
-  }
-}
 
 // A panel of 4 rows, per super-block and row slot (slot = 4 * sb + row): codes [slot][256]
 // (signed for Q3_K and IQ4_XS, 0..3 for Q2_K), the int16 multiplier of each 32-code chunk
@@ -208,14 +176,14 @@ EMBER_AVX2 inline void RowStep(const uint8_t* q, const int16_t* sc, __m256i y0, 
 // sums are named so that they stay in registers through the chunk loop; the float
 // accumulators change once per super-block and may live in memory.
 template <Kind K>
-EMBER_AVX2 void Tile(const Panel& p, const Acts& a, int64_t ta, int64_t tb, float* out) {
-  const int64_t nsb = a.nsb;
+EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
+  const int64_t nsb = a.nb;
   __m256 facc[kToks * kRows];
   for (auto& f : facc) f = _mm256_setzero_ps();
   alignas(32) float dd[8], dm[8];
   for (int64_t i = 0; i < nsb; ++i) {
     const int64_t ia = ta * nsb + i, ib = tb * nsb + i;
-    const __m256 dy = _mm256_set_m128(_mm_set1_ps(a.d[ib]), _mm_set1_ps(a.d[ia]));
+    const __m256 dy = _mm256_set_m128(_mm_set1_ps(a.d4[ib]), _mm_set1_ps(a.d4[ia]));
     // d_w * d_a per (row, token): one rounded product, as the row dot's.
     _mm256_store_ps(dd, _mm256_mul_ps(_mm256_load_ps(p.dx8 + i * 8), dy));
     if constexpr (K == Kind::kQ2K) {
@@ -256,8 +224,8 @@ EMBER_AVX2 void Tile(const Panel& p, const Acts& a, int64_t ta, int64_t tb, floa
 template <Kind K>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
-  const Acts a = LayoutOf(n_in, n_tok, packed);
-  const int64_t nsb = a.nsb;
+  const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
+  const int64_t nsb = a.nb;
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
   const Panel p = PanelAt(ThreadScratch(PanelBytes(nsb)), nsb);
   alignas(32) float out[kRows * kToks];
@@ -292,19 +260,11 @@ bool Has(GgmlType type, Isa isa) {
 #endif
 }
 
-uint64_t PackedBytes(int64_t n_in, int64_t n_tok) {
-  const auto n = static_cast<uint64_t>(n_tok * (n_in / kQK_K));
-  return AlignUp(n * 256) + AlignUp(n * 4) + AlignUp(n * 32) + kAlign;
-}
+uint64_t PackedBytes(int64_t n_in, int64_t n_tok) { return GemmActsBytes(ActFormat::kQ8K, n_in, n_tok); }
 
 void PackActs(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes, int64_t t0,
               int64_t t1, uint8_t* packed) {
-#if defined(EMBER_GEMM_KLOW_AVX2)
-  PackActsAvx2(n_in, n_tok, act, act_row_bytes, t0, t1, packed);
-#else
-  (void)n_in, (void)n_tok, (void)act, (void)act_row_bytes, (void)t0, (void)t1, (void)packed;
-  Fail("no tiled CPU kernels in this build");
-#endif
+  PackGemmActs(ActFormat::kQ8K, n_in, n_tok, act, act_row_bytes, t0, t1, packed);
 }
 
 void Rows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
