@@ -64,6 +64,12 @@ __attribute__((target("avx2,fma"))) inline void StoreA(void* p, __m256i v) {
   _mm256_store_si256(static_cast<__m256i*>(p), v);
 }
 
+// A loaded vector the compiler must keep in a register: GCC otherwise folds the load into every
+// instruction that reads it (one more memory operand per use), and 256-bit loads, 2 per cycle
+// on Zen 3, become the bound of the tile kernels (the K-quant prompt tile, the attention scores).
+__attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
+__attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256& v) { __asm__("" : "+x"(v)); }
+
 #endif
 
 }  // namespace ember::cpu

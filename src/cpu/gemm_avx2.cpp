@@ -161,10 +161,6 @@ struct LegacyScales {
   __m256 dy0{}, dy1{};    // Q4_1/Q5_1: the two tokens' scales, broadcast
 };
 
-// A loaded vector the compiler must keep in a register: GCC otherwise folds the load into every
-// instruction that reads it (a second memory operand per token), and 256-bit loads, 2 per cycle
-// on Zen 3, become the bound of the K-quant tile.
-EMBER_AVX2 inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
 // acc += x (int32 lanes) in acc's own register: GCC otherwise adds into a new register and copies
 // it back every step, one more live register per accumulator, and spilled one of the K tile's 8.
 EMBER_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(x)); }
