@@ -329,12 +329,20 @@ EMBER_AVX2 void DotsF32Keys(int64_t n_keys, int64_t hd, const float* k, int64_t 
 // [first, last] in the two edge blocks are blended away, as that kernel skips them (SoftmaxScores
 // zeroes their weights, so this matters only for non-finite values).
 template <int NQ, int NC>
+  requires(NQ == 1 || NQ == 2)
 EMBER_AVX2 inline void ColumnsStep(const float* const (&w)[NQ], const float* col, int64_t vt_stride, int64_t jb,
                                    __m256 mask, bool masked, __m256 (&acc)[NQ][NC]) {
-  __m256 wv[NQ];
-  for (int n = 0; n < NQ; ++n) wv[n] = _mm256_loadu_ps(w[n] + jb);
+  // Named registers held by KeepInRegister, as in DotsF32Keys.
+  __m256 w0 = _mm256_loadu_ps(w[0] + jb), w1 = w0;
+  if constexpr (NQ > 1) {
+    w1 = _mm256_loadu_ps(w[1] + jb);
+    KeepInRegister(w0);
+    KeepInRegister(w1);
+  }
+  const __m256 wv[2] = {w0, w1};
   for (int k = 0; k < NC; ++k) {
-    const __m256 v = _mm256_loadu_ps(col + k * vt_stride + jb);
+    __m256 v = _mm256_loadu_ps(col + k * vt_stride + jb);
+    if constexpr (NQ > 1) KeepInRegister(v);  // else GCC loads it again for each query
     for (int n = 0; n < NQ; ++n) {
       const __m256 next = _mm256_fmadd_ps(wv[n], v, acc[n][k]);
       acc[n][k] = masked ? _mm256_blendv_ps(acc[n][k], next, mask) : next;
