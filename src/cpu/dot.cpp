@@ -15,6 +15,7 @@ struct Entry {
   QuantizeActFn quantize;
   VecDotFn scalar;
   VecDotFn avx2;  // null: the scalar one serves
+  RowDotsFn avx2_rows = nullptr;
 };
 
 const Entry* FindEntry(GgmlType t) {
@@ -22,11 +23,11 @@ const Entry* FindEntry(GgmlType t) {
       {GgmlType::F32, GgmlType::F32, QuantizeActF32, scalar::DotF32, avx2::DotF32},
       {GgmlType::F16, GgmlType::F16, QuantizeActF16, scalar::DotF16, avx2::DotF16},
       {GgmlType::BF16, GgmlType::BF16, QuantizeActBF16, scalar::DotBF16, avx2::DotBF16},
-      {GgmlType::Q4_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ4_0, avx2::DotQ4_0},
-      {GgmlType::Q4_1, GgmlType::Q8_1, QuantizeActQ8_1, scalar::DotQ4_1, avx2::DotQ4_1},
-      {GgmlType::Q5_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ5_0, avx2::DotQ5_0},
-      {GgmlType::Q5_1, GgmlType::Q8_1, QuantizeActQ8_1, scalar::DotQ5_1, avx2::DotQ5_1},
-      {GgmlType::Q8_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ8_0, avx2::DotQ8_0},
+      {GgmlType::Q4_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ4_0, avx2::DotQ4_0, avx2::RowDotsQ4_0},
+      {GgmlType::Q4_1, GgmlType::Q8_1, QuantizeActQ8_1, scalar::DotQ4_1, avx2::DotQ4_1, avx2::RowDotsQ4_1},
+      {GgmlType::Q5_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ5_0, avx2::DotQ5_0, avx2::RowDotsQ5_0},
+      {GgmlType::Q5_1, GgmlType::Q8_1, QuantizeActQ8_1, scalar::DotQ5_1, avx2::DotQ5_1, avx2::RowDotsQ5_1},
+      {GgmlType::Q8_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ8_0, avx2::DotQ8_0, avx2::RowDotsQ8_0},
       {GgmlType::Q2_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ2K, avx2::DotQ2K},
       {GgmlType::Q3_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ3K, avx2::DotQ3K},
       {GgmlType::Q4_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ4K, avx2::DotQ4K},
@@ -55,7 +56,7 @@ struct Tables {
       if (avx2::Compiled() && e->act == GgmlType::Q8_0) quantize = avx2::QuantizeActQ8_0;
       if (avx2::Compiled() && e->act == GgmlType::Q8_1) quantize = avx2::QuantizeActQ8_1;
       if (avx2::Compiled() && e->act == GgmlType::Q8_K) quantize = avx2::QuantizeActQ8K;
-      avx2[id] = {e->type, e->act, quantize, simd ? e->avx2 : e->scalar};
+      avx2[id] = {e->type, e->act, quantize, simd ? e->avx2 : e->scalar, simd ? e->avx2_rows : nullptr};
     }
   }
 };
@@ -71,6 +72,12 @@ const DotKernel& GetDotKernel(GgmlType weight_type, Isa isa) {
   }
   const auto id = static_cast<uint32_t>(weight_type);
   return isa == Isa::kScalar ? kTables.scalar[id] : kTables.avx2[id];
+}
+
+void DotRows(const DotKernel& k, int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+             const void* a, float* y) {
+  if (k.rows != nullptr) return k.rows(n, w, row_bytes, r0, r1, a, y + r0);
+  for (int64_t r = r0; r < r1; ++r) y[r] = k.dot(n, w + static_cast<uint64_t>(r) * row_bytes, a);
 }
 
 void AxpyF16(Isa isa, int64_t n, float a, const uint16_t* x, float* y) {

@@ -20,11 +20,16 @@ using QuantizeActFn = void (*)(const float* x, void* y, int64_t n);
 // Dot product of a weight row w (n elements) with an activation row a (act_type, n elements).
 using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 
+// y[r - r0] = dot(n, w + r * row_bytes, a) for the rows r in [r0, r1), in order.
+using RowDotsFn = void (*)(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                           const void* a, float* y);
+
 struct DotKernel {
   GgmlType weight_type;
   GgmlType act_type;
   QuantizeActFn quantize;
   VecDotFn dot;
+  RowDotsFn rows = nullptr;  // where a kernel runs whole row ranges itself (see DotRows)
 };
 
 bool HasDotKernel(GgmlType weight_type);
@@ -33,6 +38,9 @@ bool HasDotKernel(GgmlType weight_type);
 const DotKernel& GetDotKernel(GgmlType weight_type, Isa isa);
 // Bytes of one activation row of n elements in the kernel's act_type.
 uint64_t ActRowBytes(const DotKernel& k, int64_t n);
+// y[r] = k.dot(n, row r of w, a) for r in [r0, r1), through k.rows where there is one.
+void DotRows(const DotKernel& k, int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+             const void* a, float* y);
 
 // Activation converters (scalar; ggml's x86 rounding: Q8_0/Q8_1 scale by 127/amax and round
 // half to even, Q8_K by -127/max-with-sign as quantize_row_q8_K_ref).
@@ -85,6 +93,12 @@ float DotQ2K(int64_t n, const void* w, const void* a);
 float DotQ3K(int64_t n, const void* w, const void* a);
 float DotIQ4NL(int64_t n, const void* w, const void* a);
 float DotIQ4XS(int64_t n, const void* w, const void* a);
+// Row ranges (RowDotsFn) for the legacy formats: the row dots inlined into one loop.
+void RowDotsQ4_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ4_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ5_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ5_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ8_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 // F32 dot of two float vectors (attention).
 float DotF32F32(int64_t n, const float* a, const float* b);
 // The Q8_0 / Q8_1 / Q8_K activation converters, bit-identical to the scalar ones.

@@ -202,6 +202,16 @@ EMBER_AVX2 inline float LegacyDot(int64_t n, const void* w, const void* a) {
   return LegacyResult<S>(acc, mins);
 }
 
+
+// Consecutive rows in one loop, each row's steps exactly as LegacyDot's (the same bits): no call
+// through the kernel pointer per row, and a row's horizontal sum overlaps the next row's first
+// blocks. Measured tg -t 2, alternating runs: SmolLM2 Q4_1 (576-wide rows, in cache) 163-167 ->
+// 185-188 t/s; TinyLlama Q8_0 and Gemma 3 (streaming from memory) unchanged.
+template <class S>
+EMBER_AVX2 inline void LegacyRowDots(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                                     const void* a, float* y) {
+  for (int64_t r = r0; r < r1; ++r) y[r - r0] = LegacyDot<S>(n, w + static_cast<uint64_t>(r) * row_bytes, a);
+}
 }  // namespace
 
 EMBER_AVX2 float DotQ4_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ4_0>(n, w, a); }
@@ -209,6 +219,26 @@ EMBER_AVX2 float DotQ4_1(int64_t n, const void* w, const void* a) { return Legac
 EMBER_AVX2 float DotQ5_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ5_0>(n, w, a); }
 EMBER_AVX2 float DotQ5_1(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ5_1>(n, w, a); }
 EMBER_AVX2 float DotQ8_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ8_0>(n, w, a); }
+EMBER_AVX2 void RowDotsQ4_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                          float* y) {
+  LegacyRowDots<StepQ4_0>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ4_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                          float* y) {
+  LegacyRowDots<StepQ4_1>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ5_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                          float* y) {
+  LegacyRowDots<StepQ5_0>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ5_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                          float* y) {
+  LegacyRowDots<StepQ5_1>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ8_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                          float* y) {
+  LegacyRowDots<StepQ8_0>(n, w, row_bytes, r0, r1, a, y);
+}
 
 namespace {
 
@@ -683,6 +713,11 @@ float DotQ4_1(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5_0(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5_1(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ8_0(int64_t, const void*, const void*) { return 0.0f; }
+void RowDotsQ4_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ4_1(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ5_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ5_1(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ8_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 float DotQ4K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ6K(int64_t, const void*, const void*) { return 0.0f; }

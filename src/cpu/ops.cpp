@@ -55,9 +55,7 @@ void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64
     for (int64_t t = 0; t < n_tokens; ++t) {
       const uint8_t* a = act + static_cast<uint64_t>(t) * act_bytes;
       float* yt = y + t * w.n_out;
-      for (int64_t r = r0; r < r1; ++r) {
-        yt[r] = k.dot(w.n_in, w.data + static_cast<uint64_t>(r) * w.row_bytes, a);
-      }
+      DotRows(k, w.n_in, w.data, w.row_bytes, r0, r1, a, yt);
     }
   });
 }
@@ -105,15 +103,15 @@ void MatVecShared(ThreadPool& pool, Isa isa, std::span<const MatVecJob> jobs, co
   pool.ParallelFor(n_blocks, grain, [&](int64_t b0, int64_t b1) {
     size_t j = static_cast<size_t>(std::upper_bound(first_block.begin(), first_block.end(), b0) -
                                    first_block.begin()) - 1;
-    for (int64_t b = b0; b < b1; ++b) {
+    for (int64_t b = b0; b < b1;) {
       while (b >= first_block[j + 1]) ++j;
+      const int64_t e = std::min(b1, first_block[j + 1]);  // this matrix's blocks in [b0, b1)
       const MatrixRef& w = jobs[j].w;
       const uint8_t* act = scratch.data() + acts[act_of[j]].offset;
       const int64_t r0 = (b - first_block[j]) * kRowBlock;
-      const int64_t r1 = std::min(w.n_out, r0 + kRowBlock);
-      for (int64_t r = r0; r < r1; ++r) {
-        jobs[j].y[r] = kernels[j]->dot(n_in, w.data + static_cast<uint64_t>(r) * w.row_bytes, act);
-      }
+      const int64_t r1 = std::min(w.n_out, (e - first_block[j]) * kRowBlock);
+      DotRows(*kernels[j], n_in, w.data, w.row_bytes, r0, r1, act, jobs[j].y);
+      b = e;
     }
   });
 }

@@ -163,6 +163,42 @@ TEST(DotKernels, RandomBlocksMatchTheDequantizedReferenceOnEveryIsa) {
   }
 }
 
+TEST(DotKernels, RowRangesGiveEachRowTheBitsOfItsOwnDot) {
+  // DotRows runs a range of consecutive rows in one loop (the legacy formats' k.rows on AVX2);
+  // each row must get exactly what k.dot gives it alone, for ranges that start mid-matrix.
+  std::mt19937 rng(12);
+  for (GgmlType t : kTypes) {
+    if (!CanQuantize(t)) continue;
+    const int64_t n = 7 * TraitsOf(t).block_size;
+    const int64_t n_rows = 11;
+    const uint64_t row_bytes = *RowBytes(t, static_cast<uint64_t>(n));
+    std::vector<uint8_t> w;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const auto f = RandomRow(rng, n, 0.5f);
+      std::vector<uint8_t> row(row_bytes);
+      QuantizeRow(t, f.data(), row.data(), n);
+      w.insert(w.end(), row.begin(), row.end());
+    }
+    const auto x = RandomRow(rng, n, 1.0f);
+    for (Isa isa : IsasToTest()) {
+      const DotKernel& k = GetDotKernel(t, isa);
+      std::vector<uint8_t> xq(ActRowBytes(k, n));
+      k.quantize(x.data(), xq.data(), n);
+      std::vector<float> got(static_cast<size_t>(n_rows), -1.0f);
+      DotRows(k, n, w.data(), row_bytes, 3, n_rows, xq.data(), got.data());
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const float alone = k.dot(n, w.data() + static_cast<uint64_t>(r) * row_bytes, xq.data());
+        if (r < 3) {
+          EXPECT_EQ(got[static_cast<size_t>(r)], -1.0f) << "row outside the range written";
+        } else {
+          EXPECT_EQ(std::memcmp(&got[static_cast<size_t>(r)], &alone, 4), 0)
+              << GgmlTypeName(t) << " row " << r << " isa " << IsaName(isa);
+        }
+      }
+    }
+  }
+}
+
 TEST(DotKernels, Iq4TypesPairWithLlamaCppActivationFormats) {
   EXPECT_EQ(GetDotKernel(GgmlType::IQ4_NL, Isa::kScalar).act_type, GgmlType::Q8_0);
   EXPECT_EQ(GetDotKernel(GgmlType::IQ4_XS, Isa::kScalar).act_type, GgmlType::Q8_K);
