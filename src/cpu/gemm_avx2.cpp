@@ -19,6 +19,7 @@
 #include "cpu/gemm_float.h"
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/gemm_kquant_low.h"
+#include "cpu/gemm_legacy_tile.h"
 
 #include <algorithm>
 #include <cstring>
@@ -57,8 +58,8 @@ constexpr bool IsK(Kind k) { return k == Kind::kQ4K || k == Kind::kQ5K || k == K
 constexpr bool IsSigned(Kind k) { return k == Kind::kQ4_0 || k == Kind::kQ5_0 || k == Kind::kQ8_0; }
 constexpr bool HasMin(Kind k) { return k == Kind::kQ4_1 || k == Kind::kQ5_1; }
 
-constexpr int kRows = 4;    // weight rows per panel
-constexpr int kToks = 2;    // tokens per inner step
+using legacy_tile::kRows;  // weight rows per panel (the K-quant tiles use the same shape)
+using legacy_tile::kToks;  // tokens per inner step
 
 // The activation format a kind's rows come in (gemm_acts.h).
 constexpr ActFormat FormatOf(Kind k) {
@@ -89,31 +90,9 @@ EMBER_AVX2 inline __m256i BitsToBytes(const uint8_t* p) {
 // ---------------------------------------------------------------------------------------------
 // Legacy types (32-element blocks).
 
-struct LegacyPanel {
-  uint8_t* q;    // [b][row][32]: signed code q - offset (Q4_0/Q5_0/Q8_0) or unsigned code
-  uint8_t* aq;   // [b][row][32]: |signed code| (signed types only)
-  float* dx8;    // [b][8]: the 4 rows' scales, twice
-  float* m8;     // [b][8]: the 4 rows' mins, twice (Q4_1/Q5_1)
-};
-
-uint64_t LegacyPanelBytes(int64_t nb) {
-  const auto n = static_cast<uint64_t>(nb);
-  return 2 * AlignUp(n * kRows * 32) + 2 * AlignUp(n * 32);
-}
-
-LegacyPanel LegacyPanelAt(uint8_t* p, int64_t nb) {
-  const auto n = static_cast<uint64_t>(nb);
-  LegacyPanel lp;
-  lp.q = p;
-  lp.aq = p + AlignUp(n * kRows * 32);
-  lp.dx8 = reinterpret_cast<float*>(lp.aq + AlignUp(n * kRows * 32));
-  lp.m8 = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(lp.dx8) + AlignUp(n * 32));
-  return lp;
-}
-
 // Unpacks one weight row (or zeros, for the padding rows of the last panel) into slot `r`.
 template <Kind K>
-EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const LegacyPanel& p) {
+EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const legacy_tile::Panel& p) {
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* q = p.q + (b * kRows + r) * 32;
     float d = 0.0f, m = 0.0f;
@@ -151,81 +130,9 @@ EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const Leg
   }
 }
 
-// A block's scale products dx * dy for the tile's (row, token) pairs, one multiply each as
-// before (so the same bits): pa lane r (and r + 4) = dx_r * dy_a, pb the same for token b, and
-// each row step takes its product to all 8 lanes with an in-lane shuffle (the panel holds dx_r
-// in both halves). The 8 products stored to a small buffer and broadcast back (signed types),
-// or formed by 8 multiplies of broadcasts (Q4_1/Q5_1), cost 3-4 cycles a block; a microbenchmark
-// of the signed tile (data in L1) went 19.3 -> 17.6 cycles per block, and one core's 2048 x 2048
-// x 128-token product: Q5_0 36-37 -> 42, Q8_0 36 -> 41, Q4_1 43-44 -> 50-51 GMAC/s.
-struct LegacyScales {
-  __m256 pa, pb;
-};
-
 // acc += x (int32 lanes) in acc's own register: GCC otherwise adds into a new register and copies
 // it back every step, one more live register per accumulator, and spilled one of the K tile's 8.
 EMBER_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(x)); }
-
-// One panel row R against both tokens of a tile, block b: each code vector loaded once.
-template <Kind K, int R>
-EMBER_AVX2 inline void LegacyRowStep(const LegacyPanel& p, int64_t b, __m256i y0, __m256i y1,
-                                     const LegacyScales& sc, __m256& c0, __m256& c1) {
-  constexpr int r = R;
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i q = LoadA(p.q + (b * kRows + r) * 32);
-  KeepInRegister(q);
-  __m256i p0, p1;
-  if constexpr (IsSigned(K)) {
-    __m256i aq = LoadA(p.aq + (b * kRows + r) * 32);
-    KeepInRegister(aq);
-    p0 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y0, q));
-    p1 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y1, q));
-  } else {
-    p0 = _mm256_maddubs_epi16(q, y0);
-    p1 = _mm256_maddubs_epi16(q, y1);
-  }
-  const __m256 d0 = _mm256_shuffle_ps(sc.pa, sc.pa, R * 0x55);
-  const __m256 d1 = _mm256_shuffle_ps(sc.pb, sc.pb, R * 0x55);
-  c0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), c0);
-  c1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), c1);
-}
-
-// 4 rows x 2 tokens (tokens ta, tb; tb may equal ta for an odd count): out[4 * token + row].
-// Named accumulators and row-outer steps keep everything in the 16 registers (an array of
-// accumulators made GCC store all 8 to the stack every block); the scale products as above.
-template <Kind K>
-EMBER_AVX2 void LegacyTile(const LegacyPanel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
-  const int64_t nb = a.nb;
-  const int8_t* ya = a.qs + ta * nb * 32;
-  const int8_t* yb = a.qs + tb * nb * 32;
-  const float* da = a.d4 + ta * nb * 4;
-  const float* db = a.d4 + tb * nb * 4;
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  __m256 mins = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m256 dx = _mm256_load_ps(p.dx8 + b * 8);
-    const LegacyScales sc{_mm256_mul_ps(dx, _mm256_broadcast_ss(da + b * 4)),
-                          _mm256_mul_ps(dx, _mm256_broadcast_ss(db + b * 4))};
-    const __m256i y0 = LoadA(ya + b * 32);
-    const __m256i y1 = LoadA(yb + b * 32);
-    LegacyRowStep<K, 0>(p, b, y0, y1, sc, c00, c01);
-    LegacyRowStep<K, 1>(p, b, y0, y1, sc, c10, c11);
-    LegacyRowStep<K, 2>(p, b, y0, y1, sc, c20, c21);
-    LegacyRowStep<K, 3>(p, b, y0, y1, sc, c30, c31);
-    if constexpr (HasMin(K)) {
-      const __m256 s = _mm256_set_m128(_mm_load_ps(a.s4 + (tb * nb + b) * 4), _mm_load_ps(a.s4 + (ta * nb + b) * 4));
-      mins = _mm256_fmadd_ps(_mm256_load_ps(p.m8 + b * 8), s, mins);
-    }
-  }
-  alignas(32) float m[8];
-  _mm256_store_ps(m, mins);
-  const __m256 acc[kToks][kRows] = {{c00, c10, c20, c30}, {c01, c11, c21, c31}};
-  for (int t = 0; t < kToks; ++t) {
-    for (int r = 0; r < kRows; ++r) {
-      out[4 * t + r] = HasMin(K) ? Hsum(acc[t][r]) + m[4 * t + r] : Hsum(acc[t][r]);
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // K-quants (256-element super-blocks of 8 sub-blocks of 32).
@@ -427,7 +334,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
   const int64_t nb = a.nb;
   // About 192 KiB of activation codes per chunk.
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
-  uint8_t* scratch = ThreadScratch(IsK(K) ? KPanelBytes(nb) : LegacyPanelBytes(nb));
+  uint8_t* scratch = ThreadScratch(IsK(K) ? KPanelBytes(nb) : legacy_tile::PanelBytes(nb));
   alignas(32) float out[kRows * kToks];
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = std::min(n_tok, c0 + chunk);
@@ -446,13 +353,13 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
           }
         }
       } else {
-        const LegacyPanel lp = LegacyPanelAt(scratch, nb);
+        const legacy_tile::Panel lp = legacy_tile::PanelAt(scratch, nb);
         for (int r = 0; r < kRows; ++r) {
           UnpackLegacyRow<K>(r < n_rows ? w + static_cast<uint64_t>(p0 + r) * row_bytes : nullptr, nb, r, lp);
         }
         for (int64_t t = c0; t < c1; t += kToks) {
           const int64_t tb = std::min(t + 1, c1 - 1);
-          LegacyTile<K>(lp, a, t, tb, out);
+          legacy_tile::Tile<IsSigned(K), HasMin(K)>(lp, a, t, tb, out);
           for (int tt = 0; tt <= tb - t; ++tt) {
             for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
           }

@@ -9,10 +9,12 @@
 // d_w * d_a (rounded once) times those lanes into one 8-lane accumulator; then the lane sum.
 // The tile does the same per (row, token) with the levels looked up once per panel of 4 rows
 // (and |level| stored beside them), each level vector feeding 2 tokens and each activation
-// vector 4 rows. The integer sums are exact and the float steps the same, so are the bits.
+// vector 4 rows (legacy_tile::Tile, the tile of gemm_avx2's 32-element formats). The integer
+// sums are exact and the float steps the same, so are the bits.
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/avx2_util.h"
 #include "cpu/gemm_acts.h"
+#include "cpu/gemm_legacy_tile.h"
 
 #include <algorithm>
 #include <vector>
@@ -29,32 +31,14 @@
 namespace ember::cpu::iq4nl_gemm {
 namespace {
 
-constexpr int kRows = 4;  // weight rows per panel
-constexpr int kToks = 2;  // tokens per inner step
+using legacy_tile::kRows;  // weight rows per panel (the K-quant tiles use the same shape)
+using legacy_tile::kToks;  // tokens per inner step
 
 #if defined(EMBER_GEMM_IQ4NL_AVX2)
 
-// A panel of 4 rows: levels [b][row][32], their absolute values [b][row][32], and the rows'
-// scales [b][8] (4 rows, twice: lane 4 * token + row).
-struct Panel {
-  uint8_t* q;
-  uint8_t* aq;
-  float* dx8;
-};
-
-uint64_t PanelBytes(int64_t nb) {
-  const auto n = static_cast<uint64_t>(nb);
-  return 2 * AlignUp(n * kRows * 32) + AlignUp(n * 32);
-}
-
-Panel PanelAt(uint8_t* p, int64_t nb) {
-  const auto n = static_cast<uint64_t>(nb);
-  Panel pn;
-  pn.q = p;
-  pn.aq = p + AlignUp(n * kRows * 32);
-  pn.dx8 = reinterpret_cast<float*>(pn.aq + AlignUp(n * kRows * 32));
-  return pn;
-}
+// A panel of 4 rows in legacy_tile's layout: levels [b][row][32], their absolute values, and the
+// rows' scales [b][8] (4 rows, twice); IQ4_NL levels are signed, so the tile's sign trick.
+using legacy_tile::Panel;
 
 // One weight row (or zeros, for the padding rows of the last panel) into slot r.
 EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nb, int r, const Panel& p) {
@@ -76,52 +60,13 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nb, int r, const Panel& p)
   }
 }
 
-// Row r of the panel against both tokens of a tile, block b: each level vector loaded once.
-EMBER_AVX2 inline void RowStep(const Panel& p, int64_t b, int r, __m256i y0, __m256i y1, const float* scales,
-                               __m256& c0, __m256& c1) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i q = LoadA(p.q + (b * kRows + r) * 32);
-  const __m256i aq = LoadA(p.aq + (b * kRows + r) * 32);
-  const __m256i p0 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y0, q));
-  const __m256i p1 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y1, q));
-  c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), _mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), c0);
-  c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + 4 + r), _mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), c1);
-}
-
-// 4 rows x 2 tokens (tb may equal ta for an odd count): out[4 * token + row]. Named
-// accumulators keep the 8 of them in registers (GCC stores an array of them every block).
-EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
-  const int64_t nb = a.nb;
-  const int8_t* ya = a.qs + ta * nb * 32;
-  const int8_t* yb = a.qs + tb * nb * 32;
-  const float* da = a.d4 + ta * nb * 4;
-  const float* db = a.d4 + tb * nb * 4;
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  alignas(32) float scales[8];
-  for (int64_t b = 0; b < nb; ++b) {
-    // d_w * d_a per (row, token), one multiply as the row dot's.
-    const __m256 dy = _mm256_set_m128(_mm_load_ps(db + b * 4), _mm_load_ps(da + b * 4));
-    _mm256_store_ps(scales, _mm256_mul_ps(_mm256_load_ps(p.dx8 + b * 8), dy));
-    const __m256i y0 = LoadA(ya + b * 32);
-    const __m256i y1 = LoadA(yb + b * 32);
-    RowStep(p, b, 0, y0, y1, scales, c00, c01);
-    RowStep(p, b, 1, y0, y1, scales, c10, c11);
-    RowStep(p, b, 2, y0, y1, scales, c20, c21);
-    RowStep(p, b, 3, y0, y1, scales, c30, c31);
-  }
-  const __m256 acc[kToks][kRows] = {{c00, c10, c20, c30}, {c01, c11, c21, c31}};
-  for (int t = 0; t < kToks; ++t) {
-    for (int r = 0; r < kRows; ++r) out[4 * t + r] = Hsum(acc[t][r]);
-  }
-}
-
 // Chunks of tokens whose codes (about 192 KiB) stay in L2; each panel is unpacked once per chunk.
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
   const GemmActs a = GemmActsAt(ActFormat::kQ8_0, n_in, n_tok, packed);
   const int64_t nb = a.nb;
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
-  const Panel p = PanelAt(ThreadScratch(PanelBytes(nb)), nb);
+  const Panel p = legacy_tile::PanelAt(ThreadScratch(legacy_tile::PanelBytes(nb)), nb);
   alignas(32) float out[kRows * kToks];
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = std::min(n_tok, c0 + chunk);
@@ -132,7 +77,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
       }
       for (int64_t t = c0; t < c1; t += kToks) {
         const int64_t tb = std::min(t + 1, c1 - 1);
-        Tile(p, a, t, tb, out);
+        legacy_tile::Tile<true, false>(p, a, t, tb, out);
         for (int tt = 0; tt <= tb - t; ++tt) {
           for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
         }
