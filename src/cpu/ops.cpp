@@ -272,6 +272,25 @@ EMBER_AVX2 int64_t ExpShiftedAvx2(float* x, int64_t n, float shift) {
   return i;
 }
 
+// 8 floats at offset i of each of NQ (1 or 2) rows, for the multi-query attention kernels. With
+// two, both are held in registers (KeepInRegister) -- GCC otherwise reloads one of them in every
+// multiply-add -- and in named variables: GCC stores an array that inline asm touches to the
+// stack. (v1 repeats v0 when NQ is 1.)
+struct Pinned {
+  __m256 v0, v1;
+};
+template <int NQ>
+  requires(NQ == 1 || NQ == 2)
+EMBER_AVX2 inline Pinned LoadPinned(const float* const (&rows)[NQ], int64_t i) {
+  __m256 v0 = _mm256_loadu_ps(rows[0] + i), v1 = v0;
+  if constexpr (NQ > 1) {
+    v1 = _mm256_loadu_ps(rows[1] + i);
+    KeepInRegister(v0);
+    KeepInRegister(v1);
+  }
+  return {v0, v1};
+}
+
 // avx2::DotsF16 on keys already converted to F32 (the conversion is exact), for NQ queries that
 // share the key range: the same products and sums, four keys at a time, one accumulator per
 // (query, key), hd a multiple of 8. Each K load serves NQ queries (one query: 5 loads per 4
@@ -290,14 +309,8 @@ EMBER_AVX2 void DotsF32Keys(int64_t n_keys, int64_t hd, const float* k, int64_t 
       for (auto& x : row) x = _mm256_setzero_ps();
     }
     for (int64_t i = 0; i < hd; i += 8) {
-      // Named registers, not an array: GCC stores an array that inline asm touches to the stack.
-      __m256 q0 = _mm256_loadu_ps(q[0] + i), q1 = q0;
-      if constexpr (NQ > 1) {
-        q1 = _mm256_loadu_ps(q[1] + i);
-        KeepInRegister(q0);
-        KeepInRegister(q1);
-      }
-      const __m256 vq[2] = {q0, q1};
+      const Pinned qv = LoadPinned<NQ>(q, i);
+      const __m256 vq[2] = {qv.v0, qv.v1};
       for (int u = 0; u < 4; ++u) {
         __m256 vk = _mm256_loadu_ps(k + (j + u) * k_stride + i);
         if (NQ > 1) KeepInRegister(vk);
@@ -330,14 +343,8 @@ template <int NQ, int NC>
   requires(NQ == 1 || NQ == 2)
 EMBER_AVX2 inline void ColumnsStep(const float* const (&w)[NQ], const float* col, int64_t vt_stride, int64_t jb,
                                    __m256 mask, bool masked, __m256 (&acc)[NQ][NC]) {
-  // Named registers held by KeepInRegister, as in DotsF32Keys.
-  __m256 w0 = _mm256_loadu_ps(w[0] + jb), w1 = w0;
-  if constexpr (NQ > 1) {
-    w1 = _mm256_loadu_ps(w[1] + jb);
-    KeepInRegister(w0);
-    KeepInRegister(w1);
-  }
-  const __m256 wv[2] = {w0, w1};
+  const Pinned wp = LoadPinned<NQ>(w, jb);
+  const __m256 wv[2] = {wp.v0, wp.v1};
   for (int k = 0; k < NC; ++k) {
     __m256 v = _mm256_loadu_ps(col + k * vt_stride + jb);
     if constexpr (NQ > 1) KeepInRegister(v);  // else GCC loads it again for each query
