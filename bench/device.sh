@@ -27,7 +27,9 @@ elapsed() { echo $(( $(date +%s) - t0 )); }
 say() { echo "[$(elapsed)s] $*" | tee -a "$out/summary.txt"; }
 budget_left() { [ "$(elapsed)" -lt "${EMBER_DEVICE_BUDGET_S:-420}" ]; }
 
-# 1. The machine.
+# 1. The machine. The host CPU's SIMD flags too: the CPU issue's AVX-512 / VNNI / AMX kernels
+# need a machine that has them to be tested on, and the 2-core development VM does not.
+simd="$(grep -o -w -E 'avx2|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|avx512_fp16|amx_tile|amx_int8|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 {
   echo "== uname"; uname -a
   echo "== nvidia-smi"; nvidia-smi 2>&1
@@ -39,9 +41,10 @@ budget_left() { [ "$(elapsed)" -lt "${EMBER_DEVICE_BUDGET_S:-420}" ]; }
   echo "== pkg-config"; command -v pkg-config pkgconf 2>&1 || echo "none"
   echo "== compute-sanitizer"; command -v compute-sanitizer 2>&1 || ls /usr/local/cuda/bin/compute-sanitizer 2>&1
   echo "== cpus / memory / disk"; nproc; free -g; df -h /tmp
+  echo "== cpu model and SIMD flags"; grep -m1 'model name' /proc/cpuinfo; echo "$simd"
 } > "$out/env.txt" 2>&1
 gpu="$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)"
-say "gpu: ${gpu:-none}; nvcc $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' | cut -d' ' -f2); cmake $(cmake --version | head -1 | awk '{print $3}'); ninja $(ninja --version); $(c++ --version | head -1); pkg-config: $(command -v pkg-config || echo none); $(nproc) cpus; source: $src"
+say "gpu: ${gpu:-none}; nvcc $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' | cut -d' ' -f2); cmake $(cmake --version | head -1 | awk '{print $3}'); ninja $(ninja --version); $(c++ --version | head -1); pkg-config: $(command -v pkg-config || echo none); $(nproc) cpus ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); ${simd:-no AVX2}); source: $src"
 export PATH="$PATH:/usr/local/cuda/bin"
 
 # 2. Dependencies from .deb files.
