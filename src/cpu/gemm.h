@@ -4,11 +4,14 @@
 // inner step, with the activations quantized once per batch (the DotKernel's act_type) and
 // repacked so that the inner loop only loads.
 //
-// Every (row, token) result is the same float, bit for bit, as the ISA's row dot product
-// (dot.h) gives for that row and token: the integer sums are exact and the float operations --
-// one multiply-add per block into 8 lanes, the same lane sums at the end -- are the same ones in
-// the same order. The tiling only removes repeated work (unpacking, F16 conversion, loop
-// overhead), so prompt processing and token-by-token decoding produce identical logits.
+// Exactness. By default every (row, token) result is the same float, bit for bit, as the ISA's
+// row dot product (dot.h) gives for that row and token -- the integer sums are exact and the
+// float operations (one multiply-add per block into 8 lanes, the same lane sums at the end) are
+// the same ones in the same order, which are also llama.cpp's -- with one exception: the signed
+// 32-element formats (Q4_0, Q5_0, Q8_0) use a faster 8-row tile (gemm_signed8_tile.h) that sums
+// each block in integers and rounds once per block, so their prompt results differ from the row
+// dots (and from llama.cpp) in the last bits. ExactGemm() (EMBER_EXACT_GEMM=1, or
+// SetExactGemm(true)) keeps those on the exact tile too, for bit-for-bit comparisons.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,11 @@
 #include "gguf/ggml_type.h"
 
 namespace ember::cpu {
+
+// Whether the signed formats' prompt products keep the row dots' bits (see above). Read from
+// EMBER_EXACT_GEMM ("1": exact) on first use; SetExactGemm overrides it (tests).
+bool ExactGemm();
+void SetExactGemm(bool exact);
 
 // Whether a tiled kernel exists for `type` at `isa` (AVX2: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
 // Q5_K, Q6_K; F32, F16, BF16 in gemm_float_avx2.cpp; IQ4_NL in gemm_iq4nl_avx2.cpp; Q2_K, Q3_K,

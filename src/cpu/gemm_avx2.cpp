@@ -12,7 +12,10 @@
 // fused multiply-add into 8 lanes (d_w * d_a rounded once, as there), Q4_1/Q5_1 add the min
 // term with a scalar-equivalent fused multiply-add per block, K-quants convert per super-block;
 // the lane sums at the end are the same. The integer lane sums are exact either way; for the
-// signed types (Q4_0, Q5_0, Q8_0) they are formed with the same sign trick.
+// signed types (Q4_0, Q5_0, Q8_0) they are formed with the same sign trick. That holds for the
+// signed types only with exact prompt kernels (gemm.h, ExactGemm): by default they run the
+// 8-row tile of gemm_signed8_tile.h, one rounding per block (measured, see there and
+// docs/performance.md).
 #include "cpu/gemm.h"
 #include "cpu/avx2_util.h"
 #include "cpu/gemm_acts.h"
@@ -20,8 +23,11 @@
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/gemm_kquant_low.h"
 #include "cpu/gemm_legacy_tile.h"
+#include "cpu/gemm_signed8_tile.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -90,6 +96,36 @@ EMBER_AVX2 inline __m256i BitsToBytes(const uint8_t* p) {
 // ---------------------------------------------------------------------------------------------
 // Legacy types (32-element blocks).
 
+// Block b of a weight row: its 32 codes as bytes (signed q - offset for Q4_0/Q5_0/Q8_0, else the
+// unsigned code), its scale and min.
+template <Kind K>
+EMBER_AVX2 inline __m256i DecodeLegacyBlock(const uint8_t* row, int64_t b, float& d, float& m) {
+  if constexpr (K == Kind::kQ4_0) {
+    const auto& x = reinterpret_cast<const BlockQ4_0*>(row)[b];
+    d = H2F(x.d);
+    return _mm256_sub_epi8(Nibbles(x.qs), _mm256_set1_epi8(8));
+  } else if constexpr (K == Kind::kQ5_0) {
+    const auto& x = reinterpret_cast<const BlockQ5_0*>(row)[b];
+    const __m256i hi = _mm256_andnot_si256(BitsToBytes(x.qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    d = H2F(x.d);
+    return _mm256_or_si256(Nibbles(x.qs), hi);
+  } else if constexpr (K == Kind::kQ8_0) {
+    const auto& x = reinterpret_cast<const BlockQ8_0*>(row)[b];
+    d = H2F(x.d);
+    return Load(x.qs);
+  } else if constexpr (K == Kind::kQ4_1) {
+    const auto& x = reinterpret_cast<const BlockQ4_1*>(row)[b];
+    d = H2F(x.d);
+    m = H2F(x.m);
+    return Nibbles(x.qs);
+  } else {
+    const auto& x = reinterpret_cast<const BlockQ5_1*>(row)[b];
+    d = H2F(x.d);
+    m = H2F(x.m);
+    return _mm256_or_si256(Nibbles(x.qs), _mm256_and_si256(BitsToBytes(x.qh), _mm256_set1_epi8(0x10)));
+  }
+}
+
 // Unpacks one weight row (or zeros, for the padding rows of the last panel) into slot `r`.
 template <Kind K>
 EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const legacy_tile::Panel& p) {
@@ -97,36 +133,29 @@ EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const leg
     uint8_t* q = p.q + (b * kRows + r) * 32;
     float d = 0.0f, m = 0.0f;
     __m256i code = _mm256_setzero_si256();
-    if (row != nullptr) {
-      if constexpr (K == Kind::kQ4_0) {
-        const auto& x = reinterpret_cast<const BlockQ4_0*>(row)[b];
-        code = _mm256_sub_epi8(Nibbles(x.qs), _mm256_set1_epi8(8));
-        d = H2F(x.d);
-      } else if constexpr (K == Kind::kQ5_0) {
-        const auto& x = reinterpret_cast<const BlockQ5_0*>(row)[b];
-        const __m256i hi = _mm256_andnot_si256(BitsToBytes(x.qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
-        code = _mm256_or_si256(Nibbles(x.qs), hi);
-        d = H2F(x.d);
-      } else if constexpr (K == Kind::kQ8_0) {
-        const auto& x = reinterpret_cast<const BlockQ8_0*>(row)[b];
-        code = Load(x.qs);
-        d = H2F(x.d);
-      } else if constexpr (K == Kind::kQ4_1) {
-        const auto& x = reinterpret_cast<const BlockQ4_1*>(row)[b];
-        code = Nibbles(x.qs);
-        d = H2F(x.d);
-        m = H2F(x.m);
-      } else {
-        const auto& x = reinterpret_cast<const BlockQ5_1*>(row)[b];
-        code = _mm256_or_si256(Nibbles(x.qs), _mm256_and_si256(BitsToBytes(x.qh), _mm256_set1_epi8(0x10)));
-        d = H2F(x.d);
-        m = H2F(x.m);
-      }
-    }
+    if (row != nullptr) code = DecodeLegacyBlock<K>(row, b, d, m);
     StoreA(q, code);
     if constexpr (IsSigned(K)) StoreA(p.aq + (b * kRows + r) * 32, _mm256_sign_epi8(code, code));
     p.dx8[b * 8 + r] = p.dx8[b * 8 + 4 + r] = d;
     if constexpr (HasMin(K)) p.m8[b * 8 + r] = p.m8[b * 8 + 4 + r] = m;
+  }
+}
+
+// Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros) into an 8-row panel of the fast signed
+// tile (gemm_signed8_tile.h).
+template <Kind K>
+EMBER_AVX2 void UnpackSigned8Panel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
+                                   const signed8_tile::Panel& p) {
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i c[8];
+    alignas(32) float d[8];
+    for (int r = 0; r < 8; ++r) {
+      float m = 0.0f;
+      d[r] = 0.0f;
+      c[r] = r < n_rows ? DecodeLegacyBlock<K>(w + static_cast<uint64_t>(p0 + r) * row_bytes, b, d[r], m)
+                        : _mm256_setzero_si256();
+    }
+    signed8_tile::StoreBlock(p, b, c, d);
   }
 }
 
@@ -327,10 +356,46 @@ EMBER_AVX2 void KTile(const KPanel& p, const GemmActs& a, int64_t ta, int64_t tb
 // ---------------------------------------------------------------------------------------------
 // Driver: chunks of tokens small enough to stay in L2, panels of 4 rows unpacked once per chunk.
 
+// The fast signed tile's driver: panels of 8 rows, 4 tokens per step (the last step repeats its
+// final token), token chunks as RowsAvx2's.
+template <Kind K>
+EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                            int64_t n_tok, float* y, int64_t ldy) {
+  constexpr int kR = signed8_tile::kRows;
+  constexpr int kT = signed8_tile::kToks;
+  const int64_t nb = a.nb;
+  const int64_t chunk = std::max<int64_t>(8, (384 * 1024 / std::max<int64_t>(1, nb * 32)) / kT * kT);
+  const signed8_tile::Panel sp = signed8_tile::PanelAt(ThreadScratch(signed8_tile::PanelBytes(nb)), nb);
+  alignas(32) float out[kR * kT];
+  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+    const int64_t c1 = std::min(n_tok, c0 + chunk);
+    for (int64_t p0 = r0; p0 < r1; p0 += kR) {
+      const int n_rows = static_cast<int>(std::min<int64_t>(kR, r1 - p0));
+      UnpackSigned8Panel<K>(w, row_bytes, p0, n_rows, nb, sp);
+      for (int64_t t = c0; t < c1; t += kT) {
+        const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
+        signed8_tile::Tile(sp, a, ts, out);
+        const int64_t n_t = std::min<int64_t>(kT, c1 - t);
+        for (int i = 0; i < n_t; ++i) {
+          float* yt = y + (t + i) * ldy + p0;
+          if (n_rows == kR) {
+            _mm256_storeu_ps(yt, _mm256_load_ps(out + kR * i));
+          } else {
+            for (int r = 0; r < n_rows; ++r) yt[r] = out[kR * i + r];
+          }
+        }
+      }
+    }
+  }
+}
+
 template <Kind K>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
   const GemmActs a = GemmActsAt(FormatOf(K), n_in, n_tok, packed);
+  if constexpr (IsSigned(K)) {
+    if (!ExactGemm()) return RowsSigned8<K>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+  }
   const int64_t nb = a.nb;
   // About 192 KiB of activation codes per chunk.
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
@@ -372,6 +437,23 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
 #endif  // EMBER_GEMM_AVX2
 
 }  // namespace
+
+namespace {
+// -1: not yet read from the environment.
+std::atomic<int> g_exact_gemm{-1};
+}  // namespace
+
+bool ExactGemm() {
+  int v = g_exact_gemm.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* e = std::getenv("EMBER_EXACT_GEMM");
+    v = (e != nullptr && *e != '\0' && std::strcmp(e, "0") != 0) ? 1 : 0;
+    g_exact_gemm.store(v, std::memory_order_relaxed);
+  }
+  return v == 1;
+}
+
+void SetExactGemm(bool exact) { g_exact_gemm.store(exact ? 1 : 0, std::memory_order_relaxed); }
 
 bool HasGemm(GgmlType type, Isa isa) {
   if (float_gemm::Handles(type)) return float_gemm::Has(type, isa);

@@ -22,7 +22,8 @@ void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64
   const DotKernel& k = GetDotKernel(w.type, isa);
   const uint64_t act_bytes = ActRowBytes(k, w.n_in);
   const uint64_t rows_bytes = act_bytes * static_cast<uint64_t>(n_tokens);
-  // Prompt batches: tiled matrix-matrix kernels (same bits as the row dot products, gemm.h).
+  // Prompt batches: tiled matrix-matrix kernels (the row dot products' bits, except the default
+  // tile of Q4_0/Q5_0/Q8_0: gemm.h).
   const bool tiled = n_tokens >= kGemmMinTokens && HasGemm(w.type, isa);
   const uint64_t packed_bytes = tiled ? GemmPackedBytes(w.type, w.n_in, n_tokens) : 0;
   scratch.resize(rows_bytes + packed_bytes);
@@ -36,11 +37,12 @@ void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64
                      if (tiled) GemmPackActs(w.type, w.n_in, n_tokens, act, act_bytes, t0, t1, packed);
                    });
   if (tiled) {
-    // Groups of 4-row panels; several groups per thread so that uneven cores still balance.
-    const int64_t n_panels = (w.n_out + 3) / 4;
+    // Groups of 8 rows (one panel of the signed 8-row tile, two of the 4-row ones); several
+    // groups per thread so that uneven cores still balance.
+    const int64_t n_panels = (w.n_out + 7) / 8;
     const int64_t grain = std::max<int64_t>(1, n_panels / (8 * pool.size()));
     pool.ParallelFor(n_panels, grain, [&](int64_t p0, int64_t p1) {
-      GemmRows(w.type, w.n_in, w.row_bytes, w.data, 4 * p0, std::min(w.n_out, 4 * p1), packed,
+      GemmRows(w.type, w.n_in, w.row_bytes, w.data, 8 * p0, std::min(w.n_out, 8 * p1), packed,
                n_tokens, y, w.n_out);
     });
     return;

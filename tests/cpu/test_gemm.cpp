@@ -1,10 +1,13 @@
 // The tiled matrix-matrix kernels (cpu/gemm.h) against the row dot products they stand in for:
-// every (row, token) result must be the same float, bit for bit, on awkward shapes (rows not a
-// multiple of the 4-row panel, odd token counts, token chunks split mid-batch), on weights of
-// random bytes (every code, -128 in Q8_0, extreme K-quant scales) and on every ISA with a kernel.
+// with exact prompt kernels (SetExactGemm(true)) every (row, token) result must be the same float,
+// bit for bit, on awkward shapes (rows not a multiple of the panel, odd token counts, token
+// chunks split mid-batch), on weights of random bytes (every code, -128 in Q8_0, extreme K-quant
+// scales) and on every ISA with a kernel. The default fast tile of the signed formats (Q4_0,
+// Q5_0, Q8_0) must stay within float rounding of them on the same shapes.
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -23,6 +26,18 @@ const GgmlType kTiledTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, 
                                 GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
                                 GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::IQ4_NL,
                                 GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS};
+
+// Exact prompt kernels for one test's scope (the setting is process-wide).
+class ExactGemmScope {
+ public:
+  explicit ExactGemmScope(bool exact) : before_(ExactGemm()) { SetExactGemm(exact); }
+  ~ExactGemmScope() { SetExactGemm(before_); }
+  ExactGemmScope(const ExactGemmScope&) = delete;
+  ExactGemmScope& operator=(const ExactGemmScope&) = delete;
+
+ private:
+  bool before_;
+};
 
 bool IsFloat(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
 
@@ -111,8 +126,14 @@ std::vector<uint8_t> RandomActs(std::mt19937& rng, const DotKernel& k, int64_t n
   return a;
 }
 
-void ExpectSameBitsAsRowDots(GgmlType t, Isa isa, int64_t n_in, int64_t n_out, int64_t n_tok,
-                             int64_t r0, int64_t r1, std::mt19937& rng) {
+// Bits: the tiled result must equal the row dot's. Otherwise (the fast signed tile) it must be
+// within (blocks + 8) x 2^-22 of sum |w_i a_i| over the row (the dequantized products): both sides
+// sum the same exact block integers, scaled by the same rounded d_w * d_a, so they part only by
+// the float additions' roundings (one per block and lane).
+enum class Match { kBits, kRounding };
+
+void ExpectTiledMatchesRowDots(GgmlType t, Isa isa, int64_t n_in, int64_t n_out, int64_t n_tok,
+                               int64_t r0, int64_t r1, std::mt19937& rng, Match match = Match::kBits) {
   const DotKernel& k = GetDotKernel(t, isa);
   const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
   const uint64_t ab = ActRowBytes(k, n_in);
@@ -134,6 +155,20 @@ void ExpectSameBitsAsRowDots(GgmlType t, Isa isa, int64_t n_in, int64_t n_out, i
         continue;
       }
       const float want = k.dot(n_in, w.data() + static_cast<uint64_t>(r) * rb, act.data() + tok * ab);
+      if (match == Match::kRounding) {
+        std::vector<float> wf(static_cast<size_t>(n_in)), af(static_cast<size_t>(n_in));
+        DequantizeRow(t, w.data() + static_cast<uint64_t>(r) * rb, wf.data(), n_in);
+        DequantizeRow(k.act_type, act.data() + tok * ab, af.data(), n_in);
+        double sum_abs = 0.0;
+        for (int64_t i = 0; i < n_in; ++i) sum_abs += std::fabs(static_cast<double>(wf[i]) * af[i]);
+        const double bound = static_cast<double>(n_in / 32 + 8) * std::ldexp(1.0, -22) * sum_abs;
+        if (!(std::fabs(static_cast<double>(got) - want) <= bound) && ++mismatches <= 5) {
+          ADD_FAILURE() << GgmlTypeName(t) << " n_in=" << n_in << " n_out=" << n_out << " n_tok=" << n_tok
+                        << " row " << r << " token " << tok << ": tiled " << got << " vs row dot " << want
+                        << ", bound " << bound;
+        }
+        continue;
+      }
       if (std::memcmp(&got, &want, sizeof(float)) != 0 && ++mismatches <= 5) {
         ADD_FAILURE() << GgmlTypeName(t) << " isa=" << IsaName(isa) << " n_in=" << n_in
                       << " n_out=" << n_out << " n_tok=" << n_tok << " row " << r << " token " << tok
@@ -144,12 +179,13 @@ void ExpectSameBitsAsRowDots(GgmlType t, Isa isa, int64_t n_in, int64_t n_out, i
 }
 
 TEST(Gemm, EveryTiledTypeGivesTheRowDotBitsOnAwkwardShapes) {
+  const ExactGemmScope exact(true);
   std::mt19937 rng(11);
   for (GgmlType t : kTiledTypes) {
     for (Isa isa : IsasWithGemm(t)) {
       for (int64_t n_in : AwkwardLengths(t)) {
         for (auto [n_out, n_tok] : {std::pair<int64_t, int64_t>{1, 1}, {5, 2}, {13, 3}, {8, 7}, {37, 19}}) {
-          ExpectSameBitsAsRowDots(t, isa, n_in, n_out, n_tok, 0, n_out, rng);
+          ExpectTiledMatchesRowDots(t, isa, n_in, n_out, n_tok, 0, n_out, rng);
         }
       }
     }
@@ -157,33 +193,56 @@ TEST(Gemm, EveryTiledTypeGivesTheRowDotBitsOnAwkwardShapes) {
 }
 
 TEST(Gemm, RowRangesNotOnPanelBoundariesWriteOnlyTheirRows) {
+  const ExactGemmScope exact(true);
   std::mt19937 rng(12);
   for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q6_K, GgmlType::F16, GgmlType::IQ4_NL,
                      GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS}) {
     const int64_t n_in = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
-      ExpectSameBitsAsRowDots(t, isa, n_in, 23, 5, 3, 18, rng);
-      ExpectSameBitsAsRowDots(t, isa, n_in, 23, 4, 22, 23, rng);
+      ExpectTiledMatchesRowDots(t, isa, n_in, 23, 5, 3, 18, rng);
+      ExpectTiledMatchesRowDots(t, isa, n_in, 23, 4, 22, 23, rng);
     }
   }
 }
 
 TEST(Gemm, BatchesLongerThanOneTokenChunkStayExact) {
+  const ExactGemmScope exact(true);
   // Chunks hold about 192 KiB of codes: at n_in = 8192 that is 24 tokens, so 53 tokens make
   // two full chunks and an odd remainder.
   std::mt19937 rng(13);
   for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::IQ4_NL,
                      GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_XS}) {
-    for (Isa isa : IsasWithGemm(t)) ExpectSameBitsAsRowDots(t, isa, 8192, 6, 53, 0, 6, rng);
+    for (Isa isa : IsasWithGemm(t)) ExpectTiledMatchesRowDots(t, isa, 8192, 6, 53, 0, 6, rng);
   }
   // Float chunks hold about 192 KiB of widened activations: 3 tokens of 9001 elements, so 17
   // tokens make 5 full chunks and a partial one (and rows end in a 1-element tail).
   for (GgmlType t : {GgmlType::F32, GgmlType::BF16}) {
-    for (Isa isa : IsasWithGemm(t)) ExpectSameBitsAsRowDots(t, isa, 9001, 6, 17, 0, 6, rng);
+    for (Isa isa : IsasWithGemm(t)) ExpectTiledMatchesRowDots(t, isa, 9001, 6, 17, 0, 6, rng);
+  }
+}
+
+TEST(Gemm, FastSignedTileStaysWithinRoundingOfTheRowDots) {
+  const ExactGemmScope fast(false);
+  std::mt19937 rng(15);
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0}) {
+    for (Isa isa : IsasWithGemm(t)) {
+      for (int64_t n_in : AwkwardLengths(t)) {
+        for (auto [n_out, n_tok] : {std::pair<int64_t, int64_t>{1, 1}, {5, 2}, {13, 3}, {8, 7}, {37, 19}}) {
+          ExpectTiledMatchesRowDots(t, isa, n_in, n_out, n_tok, 0, n_out, rng, Match::kRounding);
+        }
+      }
+      // A range that starts and ends inside 8-row panels writes only its rows.
+      ExpectTiledMatchesRowDots(t, isa, 64, 23, 5, 3, 18, rng, Match::kRounding);
+      ExpectTiledMatchesRowDots(t, isa, 64, 23, 4, 22, 23, rng, Match::kRounding);
+      // Chunks of about 384 KiB of codes: at n_in = 8192, 48 tokens; 53 make a full chunk and
+      // a remainder that is not a whole 4-token step.
+      ExpectTiledMatchesRowDots(t, isa, 8192, 9, 53, 0, 9, rng, Match::kRounding);
+    }
   }
 }
 
 TEST(Gemm, MatMulOnPromptBatchesEqualsRowDotsForEveryTiledType) {
+  const ExactGemmScope exact(true);
   std::mt19937 rng(14);
   ThreadPool pool(3);
   for (GgmlType t : kTiledTypes) {

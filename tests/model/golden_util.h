@@ -14,7 +14,22 @@
 #include <string>
 #include <vector>
 
+#include "cpu/gemm.h"
+
 namespace ember::test {
+
+// Exact prompt kernels (cpu/gemm.h) for a scope: llama.cpp's bits are expected only from those;
+// the default fast tile of Q4_0/Q5_0/Q8_0 prompt matrices differs from them in the last bits.
+class ExactGemmScope {
+ public:
+  explicit ExactGemmScope(bool exact) : before_(cpu::ExactGemm()) { cpu::SetExactGemm(exact); }
+  ~ExactGemmScope() { cpu::SetExactGemm(before_); }
+  ExactGemmScope(const ExactGemmScope&) = delete;
+  ExactGemmScope& operator=(const ExactGemmScope&) = delete;
+
+ private:
+  bool before_;
+};
 
 inline std::string ModelsDir() {
   if (const char* env = std::getenv("EMBER_MODELS"); env != nullptr && *env != '\0') return env;

@@ -1,0 +1,153 @@
+// The 8-row x 4-token tile of the signed 32-element formats' prompt kernels (gemm_avx2: Q4_0,
+// Q5_0, Q8_0), used unless exact prompt kernels are asked for (gemm.h, ExactGemm).
+//
+// Why a second tile. legacy_tile gives llama.cpp's bits: per (row, token) it converts a block's 8
+// int32 lane sums to float and adds them into 8 float lanes (5 vector operations per 32 weights
+// and token, a sixth to spread the scale product); measured on Zen 3 that is the bound of the
+// Q8_0 / Q5_0 prompt rows (a layout without the scale shuffle ran no faster). Here a vector
+// holds 4 consecutive codes of each of 8 rows, so one maddubs + madd step gives the 8 rows'
+// partial sums side by side; a block's 8 steps add up, in int32, to each row's exact block dot
+// product, and one convert and one fused multiply-add per (block, token) serve all 8 rows:
+// about 4.4 operations per 32 weights and token instead of 6. The integer sums are the same
+// exact integers; the float work differs (one rounding per block instead of eight lane sums), so
+// results differ from the row dot products in the last bits (tests/cpu/test_gemm.cpp bounds the
+// difference).
+//
+// Header-only so that gemm_avx2 inlines the panel stores into its unpacking; x86-64 GCC/Clang
+// only, like that file.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/avx2_util.h"
+#include "cpu/gemm_acts.h"
+
+namespace ember::cpu::signed8_tile {
+constexpr int kRows = 8;  // weight rows per panel
+constexpr int kToks = 4;  // tokens per inner step
+}  // namespace ember::cpu::signed8_tile
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+
+#define EMBER_TILE8_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace ember::cpu::signed8_tile {
+
+// A panel of 8 rows: for block b and step k (codes 4k..4k+3), a 32-byte vector holding those 4
+// codes of rows 0..7 in turn; the same for their absolute values; each row's block scale.
+struct Panel {
+  uint8_t* q;   // [b][k][row][4] signed codes
+  uint8_t* aq;  // [b][k][row][4] |code|
+  float* d;     // [b][row]
+};
+
+inline uint64_t PanelBytes(int64_t nb) {
+  const auto n = static_cast<uint64_t>(nb);
+  return 2 * AlignUp(n * kRows * 32) + AlignUp(n * kRows * 4);
+}
+
+inline Panel PanelAt(uint8_t* p, int64_t nb) {
+  const auto n = static_cast<uint64_t>(nb);
+  Panel sp;
+  sp.q = p;
+  sp.aq = p + AlignUp(n * kRows * 32);
+  sp.d = reinterpret_cast<float*>(sp.aq + AlignUp(n * kRows * 32));
+  return sp;
+}
+
+// Block b of the panel's 8 rows: their 32 signed codes each (c[r]) and scales. An 8 x 8
+// transpose of 4-byte groups makes step k's vector (group k of every row); scattering the groups
+// one by one took 17% of a Q8_0 prompt.
+EMBER_TILE8_AVX2 inline void StoreBlock(const Panel& p, int64_t b, const __m256i* c, const float* d) {
+  const __m256i t0 = _mm256_unpacklo_epi32(c[0], c[1]), t1 = _mm256_unpackhi_epi32(c[0], c[1]);
+  const __m256i t2 = _mm256_unpacklo_epi32(c[2], c[3]), t3 = _mm256_unpackhi_epi32(c[2], c[3]);
+  const __m256i t4 = _mm256_unpacklo_epi32(c[4], c[5]), t5 = _mm256_unpackhi_epi32(c[4], c[5]);
+  const __m256i t6 = _mm256_unpacklo_epi32(c[6], c[7]), t7 = _mm256_unpackhi_epi32(c[6], c[7]);
+  // u0: groups 0 (low half) and 4 (high half) of rows 0..3; u4 the same of rows 4..7; etc.
+  const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+  const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+  const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+  const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+  const __m256i v[8] = {_mm256_permute2x128_si256(u0, u4, 0x20), _mm256_permute2x128_si256(u1, u5, 0x20),
+                        _mm256_permute2x128_si256(u2, u6, 0x20), _mm256_permute2x128_si256(u3, u7, 0x20),
+                        _mm256_permute2x128_si256(u0, u4, 0x31), _mm256_permute2x128_si256(u1, u5, 0x31),
+                        _mm256_permute2x128_si256(u2, u6, 0x31), _mm256_permute2x128_si256(u3, u7, 0x31)};
+  for (int k = 0; k < 8; ++k) {
+    StoreA(p.q + (b * kRows + k) * 32, v[k]);
+    StoreA(p.aq + (b * kRows + k) * 32, _mm256_sign_epi8(v[k], v[k]));
+  }
+  _mm256_store_ps(p.d + b * kRows, _mm256_loadu_ps(d));
+}
+
+EMBER_TILE8_AVX2 inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// acc += x in acc's own register: left to itself GCC kept all 32 products of a block on the
+// stack and summed them afterwards (32 stores and loads per block).
+EMBER_TILE8_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(x)); }
+
+// Step k of block b against 4 tokens: the 8 rows' partial sums added into each token's int32
+// accumulator. The code vectors are pinned in registers (read 4 times each).
+template <int K>
+EMBER_TILE8_AVX2 inline void Step(const Panel& p, int64_t b, const int8_t* y0, const int8_t* y1,
+                                  const int8_t* y2, const int8_t* y3, __m256i ones, __m256i& s0,
+                                  __m256i& s1, __m256i& s2, __m256i& s3) {
+  __m256i q = LoadA(p.q + (b * 8 + K) * 32);
+  __m256i aq = LoadA(p.aq + (b * 8 + K) * 32);
+  KeepInRegister(q);
+  KeepInRegister(aq);
+  AddInto(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y0 + 4 * K), q)), ones));
+  AddInto(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y1 + 4 * K), q)), ones));
+  AddInto(s2, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y2 + 4 * K), q)), ones));
+  AddInto(s3, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y3 + 4 * K), q)), ones));
+}
+
+// 8 rows x tokens t[0..3] (repeats allowed, for a short last step): out[8 * i + row]. Named
+// accumulators: an array of them made GCC keep them on the stack.
+EMBER_TILE8_AVX2 __attribute__((noinline)) inline void Tile(const Panel& p, const GemmActs& a,
+                                                            const int64_t* t, float* out) {
+  const int64_t nb = a.nb;
+  const int8_t* y0 = a.qs + t[0] * nb * 32;
+  const int8_t* y1 = a.qs + t[1] * nb * 32;
+  const int8_t* y2 = a.qs + t[2] * nb * 32;
+  const int8_t* y3 = a.qs + t[3] * nb * 32;
+  const float* d0 = a.d4 + t[0] * nb * 4;
+  const float* d1 = a.d4 + t[1] * nb * 4;
+  const float* d2 = a.d4 + t[2] * nb * 4;
+  const float* d3 = a.d4 + t[3] * nb * 4;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    const int64_t o = b * 32;
+    Step<0>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<1>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<2>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<3>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<4>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<5>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<6>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<7>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    const __m256 dw = _mm256_load_ps(p.d + b * kRows);
+    c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(dw, _mm256_broadcast_ss(d0 + b * 4)), c0);
+    c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(dw, _mm256_broadcast_ss(d1 + b * 4)), c1);
+    c2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s2), _mm256_mul_ps(dw, _mm256_broadcast_ss(d2 + b * 4)), c2);
+    c3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s3), _mm256_mul_ps(dw, _mm256_broadcast_ss(d3 + b * 4)), c3);
+  }
+  _mm256_storeu_ps(out, c0);
+  _mm256_storeu_ps(out + 8, c1);
+  _mm256_storeu_ps(out + 16, c2);
+  _mm256_storeu_ps(out + 24, c3);
+}
+
+}  // namespace ember::cpu::signed8_tile
+
+#undef EMBER_TILE8_AVX2
+
+#endif
