@@ -185,7 +185,9 @@ void CheckSynthGolden(const std::string& golden_name, size_t min_models) {
       }
       std::printf("%-30s with exact prompt kernels: %4d bit-identical, worst max|diff|/range %.2e\n", name.c_str(),
                   exact_positions, exact_worst_rel);
-      if (want_bits) EXPECT_EQ(exact_positions, positions) << name << ": expected llama.cpp's bits at every position";
+      if (want_bits) {
+        EXPECT_EQ(exact_positions, positions) << name << ": expected llama.cpp's bits at every position";
+      }
       if (want_last_bits) {
         EXPECT_LE(exact_worst_rel, 1e-6) << name << ": expected llama.cpp's layers, differing at the output only";
       }
