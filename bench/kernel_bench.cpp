@@ -93,6 +93,7 @@ void BM_MatMul(benchmark::State& state, GgmlType type, Isa isa, int64_t rows, in
 int main(int argc, char** argv) {
   std::vector<Isa> isas = {Isa::kScalar};
   if (ember::DetectIsa() >= Isa::kAvx2) isas.push_back(Isa::kAvx2);
+  if (ember::DetectIsa() >= Isa::kAvx512) isas.push_back(Isa::kAvx512);  // VNNI prompt tiles
   for (GgmlType t : kTypes) {
     for (Isa isa : isas) {
       const std::string suffix = std::string(ember::GgmlTypeName(t)) + "/" + std::string(ember::IsaName(isa));

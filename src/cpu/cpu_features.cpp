@@ -21,7 +21,11 @@ Isa DetectIsa() {
   __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                     __builtin_cpu_supports("f16c");
-  // No AVX-512 kernels yet: an AVX-512 machine runs the AVX2 ones.
+  // kAvx512: the AVX-512 kernels use VNNI's vpdpbusd on 256-bit registers (so VL) and may use
+  // byte and word operations (BW); everything else on such a CPU runs the AVX2 kernels.
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  if (avx2 && avx512) return Isa::kAvx512;
   if (avx2) return Isa::kAvx2;
 #endif
   return Isa::kScalar;

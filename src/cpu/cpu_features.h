@@ -1,6 +1,7 @@
 // Which SIMD instruction set the CPU kernels use, chosen once at start-up from the CPU's features.
 // EMBER_CPU_ISA=scalar|avx2|avx512 forces a lower path (never a higher one than the CPU has), so
-// tests can run every path the machine supports.
+// tests can run every path the machine supports. kAvx512 means AVX-512 F, BW, VL and VNNI; where
+// a kernel has no AVX-512 variant, kAvx512 runs its AVX2 one.
 #pragma once
 
 #include <string_view>

@@ -26,6 +26,12 @@ namespace ember::cpu {
 bool ExactGemm();
 void SetExactGemm(bool exact);
 
+// Tests only: when set, the 32-element formats' tiles (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) run
+// their AVX-512 VNNI integer step with a scalar model of vpdpbusd (int8_dot_step.h, VnniModel)
+// at every ISA from AVX2 up, so that the VNNI variants are tested on CPUs without VNNI too.
+void SetVnniModelForTests(bool on);
+bool VnniModelForTests();
+
 // Whether a tiled kernel exists for `type` at `isa` (AVX2: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
 // Q5_K, Q6_K; F32, F16, BF16 in gemm_float_avx2.cpp; IQ4_NL in gemm_iq4nl_avx2.cpp; Q2_K, Q3_K,
 // IQ4_XS in gemm_kquant_low_avx2.cpp). Other
@@ -42,8 +48,10 @@ void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act
                   uint64_t act_row_bytes, int64_t t0, int64_t t1, uint8_t* packed);
 
 // Weight rows [r0, r1) of w (n_in elements of `type` per row, row_bytes apart) against every
-// packed token: y[t * ldy + r]. Different row ranges may run concurrently.
+// packed token: y[t * ldy + r]. Different row ranges may run concurrently. `isa` (HasGemm(type,
+// isa) must hold) picks the variant: at kAvx512 the 32-element formats' tiles form their block
+// integers with AVX-512 VNNI (the same integers, so the same bits as at kAvx2).
 void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
-              int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy);
+              int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa);
 
 }  // namespace ember::cpu

@@ -358,7 +358,7 @@ EMBER_AVX2 void KTile(const KPanel& p, const GemmActs& a, int64_t ta, int64_t tb
 
 // The fast signed tile's driver: panels of 8 rows, 4 tokens per step (the last step repeats its
 // final token), token chunks as RowsAvx2's.
-template <Kind K>
+template <Kind K, class Dot>
 EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                             int64_t n_tok, float* y, int64_t ldy) {
   constexpr int kR = signed8_tile::kRows;
@@ -374,7 +374,7 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
       UnpackSigned8Panel<K>(w, row_bytes, p0, n_rows, nb, sp);
       for (int64_t t = c0; t < c1; t += kT) {
         const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
-        signed8_tile::Tile(sp, a, ts, out);
+        signed8_tile::Tile<Dot>(sp, a, ts, out);
         const int64_t n_t = std::min<int64_t>(kT, c1 - t);
         for (int i = 0; i < n_t; ++i) {
           float* yt = y + (t + i) * ldy + p0;
@@ -389,12 +389,11 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
   }
 }
 
-template <Kind K>
-EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-                         const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
-  const GemmActs a = GemmActsAt(FormatOf(K), n_in, n_tok, packed);
+template <Kind K, class Dot>
+EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
+                             int64_t r1, int64_t n_tok, float* y, int64_t ldy) {
   if constexpr (IsSigned(K)) {
-    if (!ExactGemm()) return RowsSigned8<K>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (!ExactGemm()) return RowsSigned8<K, Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
   const int64_t nb = a.nb;
   // About 192 KiB of activation codes per chunk.
@@ -424,7 +423,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
         }
         for (int64_t t = c0; t < c1; t += kToks) {
           const int64_t tb = std::min(t + 1, c1 - 1);
-          legacy_tile::Tile<IsSigned(K), HasMin(K)>(lp, a, t, tb, out);
+          legacy_tile::Tile<Dot, IsSigned(K), HasMin(K)>(lp, a, t, tb, out);
           for (int tt = 0; tt <= tb - t; ++tt) {
             for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
           }
@@ -432,6 +431,20 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
       }
     }
   }
+}
+
+// The integer step for `isa` (int8_dot_step.h); K-quants have only the AVX2 one.
+template <Kind K>
+EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                         const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
+  const GemmActs a = GemmActsAt(FormatOf(K), n_in, n_tok, packed);
+  if constexpr (!IsK(K)) {
+    if (VnniModelForTests()) {
+      return RowsWithStep<K, int8_step::VnniModel>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
+    }
+    if (isa >= Isa::kAvx512) return RowsWithStep<K, int8_step::VnniDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
+  }
+  return RowsWithStep<K, int8_step::MaddDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
 }
 
 #endif  // EMBER_GEMM_AVX2
@@ -454,6 +467,13 @@ bool ExactGemm() {
 }
 
 void SetExactGemm(bool exact) { g_exact_gemm.store(exact ? 1 : 0, std::memory_order_relaxed); }
+
+namespace {
+std::atomic<bool> g_vnni_model{false};
+}  // namespace
+
+void SetVnniModelForTests(bool on) { g_vnni_model.store(on, std::memory_order_relaxed); }
+bool VnniModelForTests() { return g_vnni_model.load(std::memory_order_relaxed); }
 
 bool HasGemm(GgmlType type, Isa isa) {
   if (float_gemm::Handles(type)) return float_gemm::Has(type, isa);
@@ -491,24 +511,24 @@ void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act
 }
 
 void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
-              int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+              int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
   if (float_gemm::Handles(type)) return float_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-  if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::Rows(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::Rows(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
   if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
 #if defined(EMBER_GEMM_AVX2)
   switch (KindOf(type)) {
-    case Kind::kQ4_0: return RowsAvx2<Kind::kQ4_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case Kind::kQ5_0: return RowsAvx2<Kind::kQ5_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case Kind::kQ8_0: return RowsAvx2<Kind::kQ8_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case Kind::kQ4_1: return RowsAvx2<Kind::kQ4_1>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case Kind::kQ5_1: return RowsAvx2<Kind::kQ5_1>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case Kind::kQ4K: return RowsAvx2<Kind::kQ4K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case Kind::kQ5K: return RowsAvx2<Kind::kQ5K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case Kind::kQ6K: return RowsAvx2<Kind::kQ6K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case Kind::kQ4_0: return RowsAvx2<Kind::kQ4_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case Kind::kQ5_0: return RowsAvx2<Kind::kQ5_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case Kind::kQ8_0: return RowsAvx2<Kind::kQ8_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case Kind::kQ4_1: return RowsAvx2<Kind::kQ4_1>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case Kind::kQ5_1: return RowsAvx2<Kind::kQ5_1>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case Kind::kQ4K: return RowsAvx2<Kind::kQ4K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case Kind::kQ5K: return RowsAvx2<Kind::kQ5K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case Kind::kQ6K: return RowsAvx2<Kind::kQ6K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
     case Kind::kNone: break;
   }
 #else
-  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy;
+  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy, (void)isa;
 #endif
   Fail("no tiled CPU kernel for weight type {}", GgmlTypeName(type));
 }

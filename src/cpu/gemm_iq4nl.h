@@ -17,6 +17,6 @@ uint64_t PackedBytes(int64_t n_in, int64_t n_tok);
 void PackActs(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes, int64_t t0,
               int64_t t1, uint8_t* packed);
 void Rows(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy);
+          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa);
 
 }  // namespace ember::cpu::iq4nl_gemm

@@ -13,6 +13,7 @@
 // sums are exact and the float steps the same, so are the bits.
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/avx2_util.h"
+#include "cpu/gemm.h"
 #include "cpu/gemm_acts.h"
 #include "cpu/gemm_legacy_tile.h"
 
@@ -61,8 +62,10 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nb, int r, const Panel& p)
 }
 
 // Chunks of tokens whose codes (about 192 KiB) stay in L2; each panel is unpacked once per chunk.
-EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-                         const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+// Dot: the tile's integer step (int8_dot_step.h).
+template <class Dot>
+EMBER_AVX2 void RowsWithStep(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                             const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
   const GemmActs a = GemmActsAt(ActFormat::kQ8_0, n_in, n_tok, packed);
   const int64_t nb = a.nb;
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
@@ -77,7 +80,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
       }
       for (int64_t t = c0; t < c1; t += kToks) {
         const int64_t tb = std::min(t + 1, c1 - 1);
-        legacy_tile::Tile<true, false>(p, a, t, tb, out);
+        legacy_tile::Tile<Dot, true, false>(p, a, t, tb, out);
         for (int tt = 0; tt <= tb - t; ++tt) {
           for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
         }
@@ -107,11 +110,13 @@ void PackActs(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_
 }
 
 void Rows(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
 #if defined(EMBER_GEMM_IQ4NL_AVX2)
-  RowsAvx2(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (VnniModelForTests()) return RowsWithStep<int8_step::VnniModel>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (isa >= Isa::kAvx512) return RowsWithStep<int8_step::VnniDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  RowsWithStep<int8_step::MaddDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
 #else
-  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy;
+  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy, (void)isa;
   Fail("no tiled CPU kernels in this build");
 #endif
 }

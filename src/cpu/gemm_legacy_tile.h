@@ -2,7 +2,8 @@
 // Q5_0, Q5_1, Q8_0; gemm_iq4nl_avx2: IQ4_NL), on a panel of unpacked rows that each file fills
 // in its own way. Per (row, token) it does the float work of the AVX2 row dot (dot_avx2.cpp):
 // d_w * d_a rounded once, one fused multiply-add of it and the block's 8 int32 lane sums, blocks
-// in order, the lane sums at the end in ggml's order -- so the bits of llama.cpp's kernels.
+// in order, the lane sums at the end in ggml's order -- so the bits of llama.cpp's kernels, with
+// the AVX2 integer step and with AVX-512 VNNI's alike (int8_dot_step.h).
 // Header-only so that each kernel file inlines it into its own AVX2 driver; x86-64 GCC/Clang
 // only, like those files.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "cpu/avx2_util.h"
 #include "cpu/gemm_acts.h"
+#include "cpu/int8_dot_step.h"
 
 namespace ember::cpu::legacy_tile {
 constexpr int kRows = 4;  // weight rows per panel
@@ -58,28 +60,29 @@ struct Scales {
   __m256 pa, pb;
 };
 
-// One panel row R against both tokens of a tile, block b: each code vector loaded once.
-template <bool kSigned, int R>
+// One panel row R against both tokens of a tile, block b: each code vector loaded once. Dot is
+// the integer step (int8_dot_step.h: AVX2 maddubs + madd, or AVX-512 VNNI; the same integers).
+template <class Dot, bool kSigned, int R>
 EMBER_TILE_AVX2 inline void RowStep(const Panel& p, int64_t b, __m256i y0, __m256i y1,
                                      const Scales& sc, __m256& c0, __m256& c1) {
   constexpr int r = R;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i q = LoadA(p.q + (b * kRows + r) * 32);
   KeepInRegister(q);
-  __m256i p0, p1;
+  __m256i s0, s1;
   if constexpr (kSigned) {
     __m256i aq = LoadA(p.aq + (b * kRows + r) * 32);
     KeepInRegister(aq);
-    p0 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y0, q));
-    p1 = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(y1, q));
+    s0 = Dot::Sum(aq, _mm256_sign_epi8(y0, q), ones);
+    s1 = Dot::Sum(aq, _mm256_sign_epi8(y1, q), ones);
   } else {
-    p0 = _mm256_maddubs_epi16(q, y0);
-    p1 = _mm256_maddubs_epi16(q, y1);
+    s0 = Dot::Sum(q, y0, ones);
+    s1 = Dot::Sum(q, y1, ones);
   }
   const __m256 d0 = _mm256_shuffle_ps(sc.pa, sc.pa, R * 0x55);
   const __m256 d1 = _mm256_shuffle_ps(sc.pb, sc.pb, R * 0x55);
-  c0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), c0);
-  c1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), c1);
+  c0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(s0), c0);
+  c1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(s1), c1);
 }
 
 // 4 rows x 2 tokens (tokens ta, tb; tb may equal ta for an odd count): out[4 * token + row].
@@ -87,7 +90,7 @@ EMBER_TILE_AVX2 inline void RowStep(const Panel& p, int64_t b, __m256i y0, __m25
 // accumulators made GCC store all 8 to the stack every block); the scale products as above.
 // Kept out of line: inlined into a driver loop, GCC allocated its registers worse (Q5_0 and
 // Q8_0 42 -> 36 GMAC/s on one core).
-template <bool kSigned, bool kMin>
+template <class Dot, bool kSigned, bool kMin>
 EMBER_TILE_AVX2 __attribute__((noinline)) inline void Tile(const Panel& p, const GemmActs& a, int64_t ta,
                                                           int64_t tb, float* out) {
   const int64_t nb = a.nb;
@@ -103,10 +106,10 @@ EMBER_TILE_AVX2 __attribute__((noinline)) inline void Tile(const Panel& p, const
                           _mm256_mul_ps(dx, _mm256_broadcast_ss(db + b * 4))};
     const __m256i y0 = LoadA(ya + b * 32);
     const __m256i y1 = LoadA(yb + b * 32);
-    RowStep<kSigned, 0>(p, b, y0, y1, sc, c00, c01);
-    RowStep<kSigned, 1>(p, b, y0, y1, sc, c10, c11);
-    RowStep<kSigned, 2>(p, b, y0, y1, sc, c20, c21);
-    RowStep<kSigned, 3>(p, b, y0, y1, sc, c30, c31);
+    RowStep<Dot, kSigned, 0>(p, b, y0, y1, sc, c00, c01);
+    RowStep<Dot, kSigned, 1>(p, b, y0, y1, sc, c10, c11);
+    RowStep<Dot, kSigned, 2>(p, b, y0, y1, sc, c20, c21);
+    RowStep<Dot, kSigned, 3>(p, b, y0, y1, sc, c30, c31);
     if constexpr (kMin) {
       const __m256 s = _mm256_set_m128(_mm_load_ps(a.s4 + (tb * nb + b) * 4), _mm_load_ps(a.s4 + (ta * nb + b) * 4));
       mins = _mm256_fmadd_ps(_mm256_load_ps(p.m8 + b * 8), s, mins);

@@ -11,7 +11,8 @@
 // about 4.4 operations per 32 weights and token instead of 6. The integer sums are the same
 // exact integers; the float work differs (one rounding per block instead of eight lane sums), so
 // results differ from the row dot products in the last bits (tests/cpu/test_gemm.cpp bounds the
-// difference).
+// difference). The integer step is AVX2's maddubs + madd or AVX-512 VNNI's vpdpbusd
+// (int8_dot_step.h): 3 vector operations per 32 weights and token become 1, and the bits stay.
 //
 // Header-only so that gemm_avx2 inlines the panel stores into its unpacking; x86-64 GCC/Clang
 // only, like that file.
@@ -22,6 +23,7 @@
 
 #include "cpu/avx2_util.h"
 #include "cpu/gemm_acts.h"
+#include "cpu/int8_dot_step.h"
 
 namespace ember::cpu::signed8_tile {
 constexpr int kRows = 8;  // weight rows per panel
@@ -88,13 +90,10 @@ EMBER_TILE8_AVX2 inline __m256i Broadcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-// acc += x in acc's own register: left to itself GCC kept all 32 products of a block on the
-// stack and summed them afterwards (32 stores and loads per block).
-EMBER_TILE8_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(x)); }
-
 // Step k of block b against 4 tokens: the 8 rows' partial sums added into each token's int32
-// accumulator. The code vectors are pinned in registers (read 4 times each).
-template <int K>
+// accumulator by the integer step Dot (int8_dot_step.h). The code vectors are pinned in
+// registers (read 4 times each).
+template <class Dot, int K>
 EMBER_TILE8_AVX2 inline void Step(const Panel& p, int64_t b, const int8_t* y0, const int8_t* y1,
                                   const int8_t* y2, const int8_t* y3, __m256i ones, __m256i& s0,
                                   __m256i& s1, __m256i& s2, __m256i& s3) {
@@ -102,14 +101,15 @@ EMBER_TILE8_AVX2 inline void Step(const Panel& p, int64_t b, const int8_t* y0, c
   __m256i aq = LoadA(p.aq + (b * 8 + K) * 32);
   KeepInRegister(q);
   KeepInRegister(aq);
-  AddInto(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y0 + 4 * K), q)), ones));
-  AddInto(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y1 + 4 * K), q)), ones));
-  AddInto(s2, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y2 + 4 * K), q)), ones));
-  AddInto(s3, _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(Broadcast4(y3 + 4 * K), q)), ones));
+  Dot::Add(s0, aq, _mm256_sign_epi8(Broadcast4(y0 + 4 * K), q), ones);
+  Dot::Add(s1, aq, _mm256_sign_epi8(Broadcast4(y1 + 4 * K), q), ones);
+  Dot::Add(s2, aq, _mm256_sign_epi8(Broadcast4(y2 + 4 * K), q), ones);
+  Dot::Add(s3, aq, _mm256_sign_epi8(Broadcast4(y3 + 4 * K), q), ones);
 }
 
 // 8 rows x tokens t[0..3] (repeats allowed, for a short last step): out[8 * i + row]. Named
 // accumulators: an array of them made GCC keep them on the stack.
+template <class Dot>
 EMBER_TILE8_AVX2 __attribute__((noinline)) inline void Tile(const Panel& p, const GemmActs& a,
                                                             const int64_t* t, float* out) {
   const int64_t nb = a.nb;
@@ -126,14 +126,14 @@ EMBER_TILE8_AVX2 __attribute__((noinline)) inline void Tile(const Panel& p, cons
   for (int64_t b = 0; b < nb; ++b) {
     __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
     const int64_t o = b * 32;
-    Step<0>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
-    Step<1>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
-    Step<2>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
-    Step<3>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
-    Step<4>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
-    Step<5>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
-    Step<6>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
-    Step<7>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 0>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 1>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 2>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 3>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 4>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 5>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 6>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    Step<Dot, 7>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
     const __m256 dw = _mm256_load_ps(p.d + b * kRows);
     c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(dw, _mm256_broadcast_ss(d0 + b * 4)), c0);
     c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(dw, _mm256_broadcast_ss(d1 + b * 4)), c1);

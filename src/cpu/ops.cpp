@@ -43,7 +43,7 @@ void MatMul(ThreadPool& pool, Isa isa, const MatrixRef& w, const float* x, int64
     const int64_t grain = std::max<int64_t>(1, n_panels / (8 * pool.size()));
     pool.ParallelFor(n_panels, grain, [&](int64_t p0, int64_t p1) {
       GemmRows(w.type, w.n_in, w.row_bytes, w.data, 8 * p0, std::min(w.n_out, 8 * p1), packed,
-               n_tokens, y, w.n_out);
+               n_tokens, y, w.n_out, isa);
     });
     return;
   }

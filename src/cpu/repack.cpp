@@ -66,9 +66,9 @@ void RepackGroups(RepackLayout l, const uint8_t* src, uint64_t row_bytes, int64_
 }
 
 void Groups(RepackLayout l, const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
-            const uint8_t* act, uint64_t act_bytes, int64_t n_tok, float* y, int64_t ldy) {
+            const uint8_t* act, uint64_t act_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
   switch (l) {
-    case RepackLayout::kQ4_0x8: return q4_0x8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy);
+    case RepackLayout::kQ4_0x8: return q4_0x8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy, isa);
     case RepackLayout::kQ4Kx8: return q4kx8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy);
     default: Fail("repack: layout {} is not built", RepackLayoutName(l));
   }
@@ -117,12 +117,11 @@ void Repack(ThreadPool& pool, RepackLayout l, const uint8_t* src, uint64_t row_b
 
 void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int64_t n_out,
                     int64_t n_in, const float* x, int64_t n_tokens, float* y,
-                    std::vector<uint8_t>& scratch) {
-  EMBER_CHECK(l != RepackLayout::kNone && n_out % 8 == 0);
+                    std::vector<uint8_t>& scratch, Isa isa) {
+  EMBER_CHECK(l != RepackLayout::kNone && n_out % 8 == 0 && isa >= Isa::kAvx2);
   const uint64_t act_bytes = ActBytes(l, n_in);
   scratch.resize(act_bytes * static_cast<uint64_t>(n_tokens));
   uint8_t* act = scratch.data();
-  const Isa isa = Isa::kAvx2;
   pool.ParallelFor(n_tokens, std::max<int64_t>(1, n_tokens / (4 * pool.size())),
                    [&](int64_t t0, int64_t t1) {
                      for (int64_t t = t0; t < t1; ++t) {
@@ -135,7 +134,7 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
   // Decode kernels take groups 4 at a time (repack_q4_0.cpp): keep tasks whole multiples of 4.
   if (n_tokens == 1) grain = std::max<int64_t>(4, grain / 4 * 4);
   pool.ParallelFor(n_groups, grain, [&](int64_t g0, int64_t g1) {
-    Groups(l, packed, n_in, g0, g1, act, act_bytes, n_tokens, y, n_out);
+    Groups(l, packed, n_in, g0, g1, act, act_bytes, n_tokens, y, n_out, isa);
   });
 }
 

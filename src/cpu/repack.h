@@ -48,10 +48,11 @@ void Repack(ThreadPool& pool, RepackLayout l, const uint8_t* src, uint64_t row_b
             int64_t n_out, int64_t n_in, uint8_t* dst);
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) W^T with W repacked in layout l; activations are
-// quantized into `scratch` first (the same quantizer as the row dot products use).
+// quantized into `scratch` first (the same quantizer as the row dot products use). `isa` is the
+// backend's (kAvx2 or higher; kAvx512 lets Q4_0's prompt tile use VNNI, with the same bits).
 void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int64_t n_out,
                     int64_t n_in, const float* x, int64_t n_tokens, float* y,
-                    std::vector<uint8_t>& scratch);
+                    std::vector<uint8_t>& scratch, Isa isa);
 
 // Per-layout kernels (repack_<type>.cpp), called by the functions above. `g0..g1` are groups of
 // 8 rows; `act` holds n_tok rows of the layout's activation type, act_row_bytes apart; y is
@@ -59,8 +60,9 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
 namespace q4_0x8 {
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
                   uint8_t* dst);
+// isa kAvx512: the prompt tile's integers by AVX-512 VNNI (the same bits).
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
-            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy);
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa);
 }  // namespace q4_0x8
 namespace q4kx8 {
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,

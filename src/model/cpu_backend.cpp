@@ -86,7 +86,7 @@ void CpuBackend::MatMul(const WeightView& w, const float* x, int64_t n_tokens, f
   UseThreadsFor(n_tokens);
   if (const uint8_t* packed = Packed(w)) {
     cpu::MatMulRepacked(pool_, cpu::ChooseRepack(w.type, w.n_out, w.n_in, isa_), packed, w.n_out,
-                        w.n_in, x, n_tokens, y, act_scratch_);
+                        w.n_in, x, n_tokens, y, act_scratch_, isa_);
     return;
   }
   const cpu::MatrixRef m{w.type, w.n_in, w.n_out, w.row_bytes, w.data};

@@ -8,8 +8,11 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/half.h"
@@ -145,7 +148,7 @@ void ExpectTiledMatchesRowDots(GgmlType t, Isa isa, int64_t n_in, int64_t n_out,
   GemmPackActs(t, n_in, n_tok, act.data(), ab, n_tok / 2, n_tok, packed.data());
   const float kUnset = -12345.0f;
   std::vector<float> y(static_cast<size_t>(n_out * n_tok), kUnset);
-  GemmRows(t, n_in, rb, w.data(), r0, r1, packed.data(), n_tok, y.data(), n_out);
+  GemmRows(t, n_in, rb, w.data(), r0, r1, packed.data(), n_tok, y.data(), n_out, isa);
   int mismatches = 0;
   for (int64_t tok = 0; tok < n_tok; ++tok) {
     for (int64_t r = 0; r < n_out; ++r) {
@@ -239,6 +242,62 @@ TEST(Gemm, FastSignedTileStaysWithinRoundingOfTheRowDots) {
       ExpectTiledMatchesRowDots(t, isa, 8192, 9, 53, 0, 9, rng, Match::kRounding);
     }
   }
+}
+
+class VnniModelScope {
+ public:
+  VnniModelScope() { SetVnniModelForTests(true); }
+  ~VnniModelScope() { SetVnniModelForTests(false); }
+  VnniModelScope(const VnniModelScope&) = delete;
+  VnniModelScope& operator=(const VnniModelScope&) = delete;
+};
+
+std::vector<float> TiledRows(GgmlType t, Isa isa, const std::vector<uint8_t>& w, const std::vector<uint8_t>& act,
+                             int64_t n_in, int64_t n_out, int64_t n_tok) {
+  const DotKernel& k = GetDotKernel(t, isa);
+  std::vector<uint8_t> packed(GemmPackedBytes(t, n_in, n_tok));
+  GemmPackActs(t, n_in, n_tok, act.data(), ActRowBytes(k, n_in), 0, n_tok, packed.data());
+  std::vector<float> y(static_cast<size_t>(n_out * n_tok));
+  GemmRows(t, n_in, *RowBytes(t, static_cast<uint64_t>(n_in)), w.data(), 0, n_out, packed.data(), n_tok, y.data(),
+           n_out, isa);
+  return y;
+}
+
+// The VNNI step (vpdpbusd) forms the same exact block integers as AVX2's maddubs + madd, so each
+// 32-element format's tile -- the fast signed 8-row one and the exact 4-row one -- gives the
+// same bits with either: checked with the scalar model of vpdpbusd on every AVX2 CPU, and with
+// the instruction itself where the CPU has AVX-512 VNNI. Random Q8_0 bytes include the code
+// -128 (|q| = 128, the largest unsigned operand).
+TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
+  if (ClampIsa(Isa::kAvx2) != Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const bool native = ClampIsa(Isa::kAvx512) == Isa::kAvx512;
+  std::mt19937 rng(16);
+  for (bool exact : {false, true}) {
+    const ExactGemmScope mode(exact);
+    for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q5_1,
+                       GgmlType::IQ4_NL}) {
+      for (auto [n_in, n_out, n_tok] : {std::tuple<int64_t, int64_t, int64_t>{32, 1, 1}, {96, 13, 3},
+                                        {352, 37, 19}, {4096, 9, 53}}) {
+        const auto w = RandomWeights(rng, t, n_in, n_out);
+        const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
+        const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
+        std::vector<std::pair<const char*, std::vector<float>>> got;
+        {
+          const VnniModelScope model;
+          got.emplace_back("VNNI model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
+        }
+        if (native) got.emplace_back("AVX-512 VNNI", TiledRows(t, Isa::kAvx512, w, act, n_in, n_out, n_tok));
+        for (const auto& [name, y] : got) {
+          for (size_t i = 0; i < y.size(); ++i) {
+            ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want[i]))
+                << name << (exact ? " exact " : " default ") << GgmlTypeName(t) << " n_in=" << n_in << " row "
+                << i % n_out << " token " << i / n_out << ": " << y[i] << " vs AVX2 " << want[i];
+          }
+        }
+      }
+    }
+  }
+  if (!native) std::printf("note: no AVX-512 VNNI on this CPU; the VNNI tiles ran with the scalar model only\n");
 }
 
 TEST(Gemm, MatMulOnPromptBatchesEqualsRowDotsForEveryTiledType) {

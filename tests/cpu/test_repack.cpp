@@ -12,6 +12,7 @@
 
 #include "core/half.h"
 #include "cpu/dot.h"
+#include "cpu/gemm.h"
 #include "cpu/repack.h"
 #include "cpu/thread_pool.h"
 #include "quant/blocks.h"
@@ -97,46 +98,66 @@ TEST(Repack, RepackedCopyIsTheOriginalSizeOrAtMostThreePercentMore) {
   EXPECT_EQ(RepackedBytes(RepackLayout::kQ4_0x8, 24, 512), *RowBytes(GgmlType::Q4_0, 512) * 24);
 }
 
+// The kernel variants to check: AVX2; Q4_0's VNNI prompt tile with the scalar model of vpdpbusd
+// (any AVX2 CPU) and with the instruction (AVX-512 VNNI CPUs). Each must give the reference's bits.
+struct Variant {
+  const char* name;
+  Isa isa;
+  bool vnni_model;
+};
+
+std::vector<Variant> Variants() {
+  std::vector<Variant> v = {{"avx2", Isa::kAvx2, false}, {"VNNI model", Isa::kAvx2, true}};
+  if (ClampIsa(Isa::kAvx512) == Isa::kAvx512) v.push_back({"avx512 (VNNI)", Isa::kAvx512, false});
+  return v;
+}
+
 TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
   if (!Avx2()) GTEST_SKIP() << "no AVX2: no repacked layouts on this machine";
   ThreadPool pool(3);
-  std::mt19937 rng(20261127);
-  struct Shape { int64_t n_in, n_out, n_tok; };
-  // Rows: one group, several, many (decode takes groups 4, 2 and 1 at a time: 6 and 9 groups
-  // reach each); tokens: decode, under a tile, tiles + remainder, and a
-  // batch long enough to span several token chunks (192 KiB of activations each).
-  const Shape shapes[] = {{256, 8, 1}, {256, 48, 1}, {512, 72, 1}, {256, 24, 3}, {768, 40, 4},
-                          {512, 16, 9}, {2816, 64, 7}, {256, 8, 902}};
-  for (const LayoutCase& c : kCases) {
-    const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
-    for (const Shape& s : shapes) {
-      if (ChooseRepack(c.type, s.n_out, s.n_in, Isa::kAvx2) != c.layout) continue;
-      const auto w = RandomWeights(rng, c.type, s.n_in, s.n_out);
-      const uint64_t rb = *RowBytes(c.type, static_cast<uint64_t>(s.n_in));
-      std::vector<uint8_t> packed(RepackedBytes(c.layout, s.n_out, s.n_in));
-      Repack(pool, c.layout, w.data(), rb, s.n_out, s.n_in, packed.data());
-      const auto x = RandomActs(rng, s.n_in * s.n_tok);
-      std::vector<float> y(static_cast<size_t>(s.n_out * s.n_tok));
-      std::vector<uint8_t> scratch;
-      MatMulRepacked(pool, c.layout, packed.data(), s.n_out, s.n_in, x.data(), s.n_tok, y.data(), scratch);
-      std::vector<uint8_t> act(ActRowBytes(k, s.n_in));
-      int mismatches = 0;
-      for (int64_t t = 0; t < s.n_tok; ++t) {
-        k.quantize(x.data() + t * s.n_in, act.data(), s.n_in);
-        for (int64_t r = 0; r < s.n_out; ++r) {
-          const Reference ref = t < s.n_tok - s.n_tok % 4 ? c.tiled_reference : c.reference;
-          const float want = ref(s.n_in, w.data() + r * rb, act.data());
-          const float got = y[t * s.n_out + r];
-          if (std::memcmp(&want, &got, 4) != 0 && ++mismatches <= 5) {
-            ADD_FAILURE() << RepackLayoutName(c.layout) << " n_in " << s.n_in << " n_out " << s.n_out
-                          << " n_tok " << s.n_tok << ": row " << r << " token " << t << " got " << got
-                          << " want " << want;
+  for (const Variant& variant : Variants()) {
+    SCOPED_TRACE(variant.name);
+    SetVnniModelForTests(variant.vnni_model);
+    std::mt19937 rng(20261127);
+    struct Shape { int64_t n_in, n_out, n_tok; };
+    // Rows: one group, several, many (decode takes groups 4, 2 and 1 at a time: 6 and 9 groups
+    // reach each); tokens: decode, under a tile, tiles + remainder, and a
+    // batch long enough to span several token chunks (192 KiB of activations each).
+    const Shape shapes[] = {{256, 8, 1}, {256, 48, 1}, {512, 72, 1}, {256, 24, 3}, {768, 40, 4},
+                            {512, 16, 9}, {2816, 64, 7}, {256, 8, 902}};
+    for (const LayoutCase& c : kCases) {
+      const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
+      for (const Shape& s : shapes) {
+        if (ChooseRepack(c.type, s.n_out, s.n_in, Isa::kAvx2) != c.layout) continue;
+        const auto w = RandomWeights(rng, c.type, s.n_in, s.n_out);
+        const uint64_t rb = *RowBytes(c.type, static_cast<uint64_t>(s.n_in));
+        std::vector<uint8_t> packed(RepackedBytes(c.layout, s.n_out, s.n_in));
+        Repack(pool, c.layout, w.data(), rb, s.n_out, s.n_in, packed.data());
+        const auto x = RandomActs(rng, s.n_in * s.n_tok);
+        std::vector<float> y(static_cast<size_t>(s.n_out * s.n_tok));
+        std::vector<uint8_t> scratch;
+        MatMulRepacked(pool, c.layout, packed.data(), s.n_out, s.n_in, x.data(), s.n_tok, y.data(), scratch,
+                       variant.isa);
+        std::vector<uint8_t> act(ActRowBytes(k, s.n_in));
+        int mismatches = 0;
+        for (int64_t t = 0; t < s.n_tok; ++t) {
+          k.quantize(x.data() + t * s.n_in, act.data(), s.n_in);
+          for (int64_t r = 0; r < s.n_out; ++r) {
+            const Reference ref = t < s.n_tok - s.n_tok % 4 ? c.tiled_reference : c.reference;
+            const float want = ref(s.n_in, w.data() + r * rb, act.data());
+            const float got = y[t * s.n_out + r];
+            if (std::memcmp(&want, &got, 4) != 0 && ++mismatches <= 5) {
+              ADD_FAILURE() << RepackLayoutName(c.layout) << " n_in " << s.n_in << " n_out " << s.n_out
+                            << " n_tok " << s.n_tok << ": row " << r << " token " << t << " got " << got
+                            << " want " << want;
+            }
           }
         }
+        EXPECT_EQ(mismatches, 0);
       }
-      EXPECT_EQ(mismatches, 0);
     }
   }
+  SetVnniModelForTests(false);
 }
 
 // The layout's float order differs from the row dot products' (one accumulator per row instead
