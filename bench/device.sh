@@ -68,7 +68,7 @@ if ! cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DEMBER_BENCHMARKS=OFF -DEMBER_WERROR=OFF > "$out/configure.log" 2>&1; then
   say "configure FAILED (tail of configure.log follows)"; tail -30 "$out/configure.log"; exit 1
 fi
-if ! ninja -C "$build" ember test_cuda_ops test_cuda_model > "$out/build.log" 2>&1; then
+if ! ninja -C "$build" ember test_cuda_ops test_cuda_model test_cpu_kernels > "$out/build.log" 2>&1; then
   say "build FAILED (errors follow)"; grep -B2 -A12 -m5 'error' "$out/build.log" | head -80
   ninja -C "$build" ember test_cuda_ops >> "$out/build.log" 2>&1 || exit 1
 fi
@@ -94,6 +94,31 @@ else
   say "compute-sanitizer not found: memcheck skipped"
 fi
 
+# 4b. The CPU kernels on this host. Where it has AVX-512 VNNI, that is the first run of the VNNI
+# prompt tiles on the instruction itself (the development VM has only a model of it): the tests
+# compare them with the AVX2 tiles bit for bit.
+host_vnni=0
+case " $simd " in *" avx512_vnni "*) host_vnni=1 ;; esac
+if [ -x "$build/bin/test_cpu_kernels" ]; then
+  timeout 120 "$build/bin/test_cpu_kernels" > "$out/cpu_kernels.log" 2>&1
+  say "CPU kernel tests (host VNNI=$host_vnni): rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/cpu_kernels.log" | tr '\n' ' ')"
+fi
+
+# CPU prompt speed, VNNI tiles (default on such a host) against EMBER_CPU_ISA=avx2, same file,
+# alternating; called for the TinyLlama Q4_0 and Q8_0 files below.
+cpu_vnni_compare() {
+  [ "$host_vnni" = 1 ] || return 0
+  local f=$1 tag=$2 i
+  for i in 1 2; do
+    for isa in avx2 avx512; do
+      EMBER_CPU_ISA=$isa timeout 60 "$ember" bench -m "$f" -p 512 -n 0 -t "$(nproc)" -r 2 -o csv \
+        2>>"$out/cpu_bench.log" | tail -1 | awk -F, -v isa=$isa -v tag="$tag" '{print tag, isa, $(NF-4), $(NF-3)}' \
+        >> "$out/cpu_vnni.txt"
+    done
+  done
+  say "CPU pp512 $tag (isa t/s sd): $(grep "^$tag " "$out/cpu_vnni.txt" | cut -d' ' -f2- | tr '\n' ';')"
+}
+
 # 5. Synthetic models, in priority order (the issue's goals first).
 models=/tmp/ember-models
 mkdir -p "$models"
@@ -118,6 +143,7 @@ for r in "${runs[@]}"; do
   [ -n "$cmp" ] && extra+=(--compare-cpu)
   "$ember" gpu-bench -m "$f" -p 512 -n 128 --ngl 99 "${extra[@]}" > "$out/bench-$shape-$type.log" 2>&1
   rc=$?
+  case "$shape-$type" in tinyllama-q4_0|tinyllama-q8_0) cpu_vnni_compare "$f" "$shape-$type" ;; esac
   line="$(grep '^RESULT' "$out/bench-$shape-$type.log" | tail -1)"
   [ -n "$line" ] && echo "$shape $type $line" >> "$out/results.txt"
   say "$shape $type: rc=$rc $(echo "${line:-no result}" | cut -c1-200) ($(( $(date +%s) - ts ))s)"
