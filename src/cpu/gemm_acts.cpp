@@ -15,17 +15,18 @@ namespace ember::cpu {
 namespace {
 
 struct Sizes {
-  uint64_t qs, d4, s4, bs, bsp;
+  uint64_t qs, d4, s4, bs, bsp, nsum;
 };
 
 Sizes SizesOf(ActFormat f, int64_t n_in, int64_t n_tok) {
   const auto t = static_cast<uint64_t>(n_tok);
   if (f == ActFormat::kQ8K) {
     const auto nb = static_cast<uint64_t>(n_in / kQK_K);
-    return {AlignUp(t * nb * 256), AlignUp(t * nb * 4), 0, AlignUp(t * nb * 32), AlignUp(t * nb * 16)};
+    return {AlignUp(t * nb * 256), AlignUp(t * nb * 4), 0, AlignUp(t * nb * 32), AlignUp(t * nb * 16), 0};
   }
   const auto nb = static_cast<uint64_t>(n_in / 32);
-  return {AlignUp(t * nb * 32), AlignUp(t * nb * 16), f == ActFormat::kQ8_1 ? AlignUp(t * nb * 16) : 0, 0, 0};
+  return {AlignUp(t * nb * 32), AlignUp(t * nb * 16), f == ActFormat::kQ8_1 ? AlignUp(t * nb * 16) : 0, 0, 0,
+          f == ActFormat::kQ8_0 ? AlignUp(t * nb * 4) : 0};
 }
 
 #if defined(EMBER_GEMM_ACTS_AVX2)
@@ -38,6 +39,7 @@ EMBER_AVX2 void PackAvx2(ActFormat f, int64_t n_in, int64_t n_tok, const uint8_t
   auto* s4 = const_cast<float*>(a.s4);
   auto* bs = const_cast<int16_t*>(a.bs);
   auto* bsp = const_cast<int16_t*>(a.bsp);
+  auto* nsum = const_cast<int32_t*>(a.nsum);
   const int64_t nb = a.nb;
   for (int64_t t = t0; t < t1; ++t) {
     const uint8_t* row = act + static_cast<uint64_t>(t) * act_row_bytes;
@@ -64,6 +66,9 @@ EMBER_AVX2 void PackAvx2(ActFormat f, int64_t n_in, int64_t n_tok, const uint8_t
         StoreA(qs + tb * 32, Load(y->qs));
         const float d = _cvtsh_ss(y->d);
         for (int j = 0; j < 4; ++j) d4[tb * 4 + j] = d;
+        int32_t sum = 0;
+        for (int j = 0; j < 32; ++j) sum += y->qs[j];
+        nsum[tb] = -sum;
       }
     }
   }
@@ -75,7 +80,7 @@ EMBER_AVX2 void PackAvx2(ActFormat f, int64_t n_in, int64_t n_tok, const uint8_t
 
 uint64_t GemmActsBytes(ActFormat f, int64_t n_in, int64_t n_tok) {
   const Sizes s = SizesOf(f, n_in, n_tok);
-  return s.qs + s.d4 + s.s4 + s.bs + s.bsp + kAlign;
+  return s.qs + s.d4 + s.s4 + s.bs + s.bsp + s.nsum + kAlign;
 }
 
 GemmActs GemmActsAt(ActFormat f, int64_t n_in, int64_t n_tok, const uint8_t* packed) {
@@ -88,6 +93,7 @@ GemmActs GemmActsAt(ActFormat f, int64_t n_in, int64_t n_tok, const uint8_t* pac
   a.s4 = reinterpret_cast<const float*>(p + s.qs + s.d4);
   a.bs = reinterpret_cast<const int16_t*>(p + s.qs + s.d4 + s.s4);
   a.bsp = reinterpret_cast<const int16_t*>(p + s.qs + s.d4 + s.s4 + s.bs);
+  a.nsum = reinterpret_cast<const int32_t*>(p + s.qs + s.d4 + s.s4 + s.bs + s.bsp);
   return a;
 }
 

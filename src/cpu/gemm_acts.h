@@ -21,6 +21,7 @@ struct GemmActs {
   const float* s4;       // Q8_1's d * sum(q) as float, [t][b][4]
   const int16_t* bs;     // Q8_K: [t][sb][16] bsums
   const int16_t* bsp;    // Q8_K: [t][sb][8] bsums summed in pairs
+  const int32_t* nsum;   // Q8_0: [t][b] minus the sum of the block's 32 codes
 };
 
 // Bytes of the packed buffer for n_tok rows of n_in elements (alignment slack included).

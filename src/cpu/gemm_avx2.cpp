@@ -143,9 +143,15 @@ EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const leg
 
 // Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros) into an 8-row panel of the fast signed
 // tile (gemm_signed8_tile.h).
+// Q4_0 and Q5_0 take the offset tile (unsigned codes q + 8 / q + 16; padding rows get scale 0
+// and are never written out); Q8_0 the sign-trick one.
+template <Kind K>
+constexpr int OffsetShift() { return K == Kind::kQ4_0 ? 3 : K == Kind::kQ5_0 ? 4 : 0; }
+
 template <Kind K>
 EMBER_AVX2 void UnpackSigned8Panel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
                                    const signed8_tile::Panel& p) {
+  constexpr int kShift = OffsetShift<K>();
   for (int64_t b = 0; b < nb; ++b) {
     __m256i c[8];
     alignas(32) float d[8];
@@ -154,8 +160,9 @@ EMBER_AVX2 void UnpackSigned8Panel(const uint8_t* w, uint64_t row_bytes, int64_t
       d[r] = 0.0f;
       c[r] = r < n_rows ? DecodeLegacyBlock<K>(w + static_cast<uint64_t>(p0 + r) * row_bytes, b, d[r], m)
                         : _mm256_setzero_si256();
+      if constexpr (kShift != 0) c[r] = _mm256_add_epi8(c[r], _mm256_set1_epi8(static_cast<char>(1 << kShift)));
     }
-    signed8_tile::StoreBlock(p, b, c, d);
+    signed8_tile::StoreBlock<kShift == 0>(p, b, c, d);
   }
 }
 
@@ -374,7 +381,11 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
       UnpackSigned8Panel<K>(w, row_bytes, p0, n_rows, nb, sp);
       for (int64_t t = c0; t < c1; t += kT) {
         const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
-        signed8_tile::Tile<Dot>(sp, a, ts, out);
+        if constexpr (OffsetShift<K>() != 0) {
+          signed8_tile::OffsetTile<Dot, OffsetShift<K>()>(sp, a, ts, out);
+        } else {
+          signed8_tile::Tile<Dot>(sp, a, ts, out);
+        }
         const int64_t n_t = std::min<int64_t>(kT, c1 - t);
         for (int i = 0; i < n_t; ++i) {
           float* yt = y + (t + i) * ldy + p0;

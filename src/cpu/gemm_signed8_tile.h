@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/avx2_util.h"
 #include "cpu/gemm_acts.h"
@@ -63,6 +64,8 @@ inline Panel PanelAt(uint8_t* p, int64_t nb) {
 // Block b of the panel's 8 rows: their 32 signed codes each (c[r]) and scales. An 8 x 8
 // transpose of 4-byte groups makes step k's vector (group k of every row); scattering the groups
 // one by one took 17% of a Q8_0 prompt.
+// kAbs: also store |code| (the sign-trick tile); the offset tile's codes are unsigned already.
+template <bool kAbs = true>
 EMBER_TILE8_AVX2 inline void StoreBlock(const Panel& p, int64_t b, const __m256i* c, const float* d) {
   const __m256i t0 = _mm256_unpacklo_epi32(c[0], c[1]), t1 = _mm256_unpackhi_epi32(c[0], c[1]);
   const __m256i t2 = _mm256_unpacklo_epi32(c[2], c[3]), t3 = _mm256_unpackhi_epi32(c[2], c[3]);
@@ -79,7 +82,7 @@ EMBER_TILE8_AVX2 inline void StoreBlock(const Panel& p, int64_t b, const __m256i
                         _mm256_permute2x128_si256(u2, u6, 0x31), _mm256_permute2x128_si256(u3, u7, 0x31)};
   for (int k = 0; k < 8; ++k) {
     StoreA(p.q + (b * kRows + k) * 32, v[k]);
-    StoreA(p.aq + (b * kRows + k) * 32, _mm256_sign_epi8(v[k], v[k]));
+    if constexpr (kAbs) StoreA(p.aq + (b * kRows + k) * 32, _mm256_sign_epi8(v[k], v[k]));
   }
   _mm256_store_ps(p.d + b * kRows, _mm256_loadu_ps(d));
 }
@@ -134,6 +137,85 @@ EMBER_TILE8_AVX2 __attribute__((noinline)) inline void Tile(const Panel& p, cons
     Step<Dot, 5>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
     Step<Dot, 6>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
     Step<Dot, 7>(p, b, y0 + o, y1 + o, y2 + o, y3 + o, ones, s0, s1, s2, s3);
+    const __m256 dw = _mm256_load_ps(p.d + b * kRows);
+    c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(dw, _mm256_broadcast_ss(d0 + b * 4)), c0);
+    c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(dw, _mm256_broadcast_ss(d1 + b * 4)), c1);
+    c2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s2), _mm256_mul_ps(dw, _mm256_broadcast_ss(d2 + b * 4)), c2);
+    c3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s3), _mm256_mul_ps(dw, _mm256_broadcast_ss(d3 + b * 4)), c3);
+  }
+  _mm256_storeu_ps(out, c0);
+  _mm256_storeu_ps(out + 8, c1);
+  _mm256_storeu_ps(out + 16, c2);
+  _mm256_storeu_ps(out + 24, c3);
+}
+
+// The offset tile, for Q4_0 and Q5_0: the panel holds the unsigned codes u = q + 2^kShift (0..15
+// or 0..31) and each block's integer is sum(u a) - 2^kShift sum(a), with sum(a) from the packed
+// activations (GemmActs::nsum) -- the same exact integer as the sign-trick tile's, so the same
+// bits, without its sign operation. With AVX2 the products also add in 16 bits before one madd:
+// activation codes are within +-127 (the Q8_0 quantizer's range), so a maddubs lane is at most
+// 2 x 31 x 127 = 7874 and 4 of them (Q5_0), or 8 at most 2 x 15 x 127 each (Q4_0), stay under
+// 32767. Per block and token: 8 maddubs + 7-8 adds + 1-2 madds instead of 8 x (sign + maddubs +
+// madd + add); with VNNI 8 vpdpbusd.
+template <class Dot, int kShift>
+EMBER_TILE8_AVX2 __attribute__((noinline)) inline void OffsetTile(const Panel& p, const GemmActs& a,
+                                                                  const int64_t* t, float* out) {
+  constexpr int kGroup = kShift == 3 ? 8 : 4;  // maddubs results summed in int16 (see above)
+  const int64_t nb = a.nb;
+  const int8_t* y0 = a.qs + t[0] * nb * 32;
+  const int8_t* y1 = a.qs + t[1] * nb * 32;
+  const int8_t* y2 = a.qs + t[2] * nb * 32;
+  const int8_t* y3 = a.qs + t[3] * nb * 32;
+  const float* d0 = a.d4 + t[0] * nb * 4;
+  const float* d1 = a.d4 + t[1] * nb * 4;
+  const float* d2 = a.d4 + t[2] * nb * 4;
+  const float* d3 = a.d4 + t[3] * nb * 4;
+  const int32_t* n0 = a.nsum + t[0] * nb;
+  const int32_t* n1 = a.nsum + t[1] * nb;
+  const int32_t* n2 = a.nsum + t[2] * nb;
+  const int32_t* n3 = a.nsum + t[3] * nb;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i s0 = _mm256_slli_epi32(_mm256_set1_epi32(n0[b]), kShift);
+    __m256i s1 = _mm256_slli_epi32(_mm256_set1_epi32(n1[b]), kShift);
+    __m256i s2 = _mm256_slli_epi32(_mm256_set1_epi32(n2[b]), kShift);
+    __m256i s3 = _mm256_slli_epi32(_mm256_set1_epi32(n3[b]), kShift);
+    const int64_t o = b * 32;
+    if constexpr (std::is_same_v<Dot, int8_step::MaddDot>) {
+      for (int g = 0; g < 8; g += kGroup) {
+        __m256i u = LoadA(p.q + (b * 8 + g) * 32);
+        __m256i h0 = _mm256_maddubs_epi16(u, Broadcast4(y0 + o + 4 * g));
+        __m256i h1 = _mm256_maddubs_epi16(u, Broadcast4(y1 + o + 4 * g));
+        __m256i h2 = _mm256_maddubs_epi16(u, Broadcast4(y2 + o + 4 * g));
+        __m256i h3 = _mm256_maddubs_epi16(u, Broadcast4(y3 + o + 4 * g));
+        for (int k = g + 1; k < g + kGroup; ++k) {
+          u = LoadA(p.q + (b * 8 + k) * 32);
+          KeepInRegister(u);
+          h0 = _mm256_add_epi16(h0, _mm256_maddubs_epi16(u, Broadcast4(y0 + o + 4 * k)));
+          h1 = _mm256_add_epi16(h1, _mm256_maddubs_epi16(u, Broadcast4(y1 + o + 4 * k)));
+          h2 = _mm256_add_epi16(h2, _mm256_maddubs_epi16(u, Broadcast4(y2 + o + 4 * k)));
+          h3 = _mm256_add_epi16(h3, _mm256_maddubs_epi16(u, Broadcast4(y3 + o + 4 * k)));
+          KeepInRegister(h0);
+          KeepInRegister(h1);
+          KeepInRegister(h2);
+          KeepInRegister(h3);
+        }
+        int8_step::AddInto(s0, _mm256_madd_epi16(h0, ones));
+        int8_step::AddInto(s1, _mm256_madd_epi16(h1, ones));
+        int8_step::AddInto(s2, _mm256_madd_epi16(h2, ones));
+        int8_step::AddInto(s3, _mm256_madd_epi16(h3, ones));
+      }
+    } else {
+      for (int k = 0; k < 8; ++k) {
+        __m256i u = LoadA(p.q + (b * 8 + k) * 32);
+        KeepInRegister(u);
+        Dot::Add(s0, u, Broadcast4(y0 + o + 4 * k), ones);
+        Dot::Add(s1, u, Broadcast4(y1 + o + 4 * k), ones);
+        Dot::Add(s2, u, Broadcast4(y2 + o + 4 * k), ones);
+        Dot::Add(s3, u, Broadcast4(y3 + o + 4 * k), ones);
+      }
+    }
     const __m256 dw = _mm256_load_ps(p.d + b * kRows);
     c0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(dw, _mm256_broadcast_ss(d0 + b * 4)), c0);
     c1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(dw, _mm256_broadcast_ss(d1 + b * 4)), c1);

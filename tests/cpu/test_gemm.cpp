@@ -300,6 +300,41 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
   if (!native) std::printf("note: no AVX-512 VNNI on this CPU; the VNNI tiles ran with the scalar model only\n");
 }
 
+// The offset tile (Q4_0, Q5_0) adds maddubs results in 16 bits; at the largest codes (u = 15 or
+// 31 everywhere) and activations (+-127 everywhere) its sums are at their largest and must still
+// be the row dots' to rounding (a saturated sum would be off by thousands).
+TEST(Gemm, OffsetTileHoldsAtTheLargestCodesAndActivations) {
+  if (ClampIsa(Isa::kAvx2) != Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const ExactGemmScope fast(false);
+  const int64_t n_in = 256, n_out = 8, n_tok = 4;
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0}) {
+    const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
+    const uint64_t bb = TraitsOf(t).bytes_per_block;
+    std::vector<uint8_t> w(rb * n_out, 0xFF);  // every nibble and high bit set: code 7 / 15
+    for (uint64_t off = 0; off < w.size(); off += bb) SetHalf(w.data() + off, 0.01f);
+    const DotKernel& k = GetDotKernel(t, Isa::kAvx2);
+    const uint64_t ab = ActRowBytes(k, n_in);
+    std::vector<uint8_t> act(ab * n_tok);
+    std::vector<float> x(static_cast<size_t>(n_in));
+    for (int64_t tok = 0; tok < n_tok; ++tok) {
+      for (float& v : x) v = tok % 2 == 0 ? 1.0f : -1.0f;  // every code +127 or -127
+      k.quantize(x.data(), act.data() + tok * ab, n_in);
+    }
+    for (bool model : {false, true}) {
+      SetVnniModelForTests(model);
+      const auto y = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
+      SetVnniModelForTests(false);
+      for (int64_t tok = 0; tok < n_tok; ++tok) {
+        for (int64_t r = 0; r < n_out; ++r) {
+          const float want = k.dot(n_in, w.data() + r * rb, act.data() + tok * ab);
+          EXPECT_NEAR(y[tok * n_out + r], want, 1e-5 * std::fabs(want))
+              << GgmlTypeName(t) << (model ? " VNNI model" : " AVX2") << " row " << r << " token " << tok;
+        }
+      }
+    }
+  }
+}
+
 TEST(Gemm, MatMulOnPromptBatchesEqualsRowDotsForEveryTiledType) {
   const ExactGemmScope exact(true);
   std::mt19937 rng(14);
