@@ -13,6 +13,8 @@
 // results differ from the row dot products in the last bits (tests/cpu/test_gemm.cpp bounds the
 // difference). The integer step is AVX2's maddubs + madd or AVX-512 VNNI's vpdpbusd
 // (int8_dot_step.h): 3 vector operations per 32 weights and token become 1, and the bits stay.
+// Q8_0 runs Tile (the sign trick); Q4_0 and Q5_0 run OffsetTile (unsigned codes and the
+// activations' block sums, no sign step; the same integers, so the same bits as Tile).
 //
 // Header-only so that gemm_avx2 inlines the panel stores into its unpacking; x86-64 GCC/Clang
 // only, like that file.
