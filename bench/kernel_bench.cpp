@@ -8,6 +8,8 @@
 //                        this is a kernel figure, not a DRAM-bound one).
 //   Prompt/<type>/<isa>: a 1024 x 4096 matrix times 64 tokens (the tiled kernels where gemm.h has
 //                        one); the FLOPS counter is 2 * rows * cols * tokens per second.
+//   PromptRepacked/<type>/<isa>: the same through the interleaved layout of repack.h (Q4_0,
+//                        Q4_K: what a model's matrices use by default at AVX2 and above).
 //
 // Weights are 64 distinct quantized rows repeated to the full height: the kernels have no
 // data-dependent branches, and quantizing 16M elements to the IQ and K formats would take longer
@@ -23,6 +25,7 @@
 #include "cpu/cpu_features.h"
 #include "cpu/dot.h"
 #include "cpu/ops.h"
+#include "cpu/repack.h"
 #include "cpu/thread_pool.h"
 #include "gguf/ggml_type.h"
 #include "quant/quant.h"
@@ -88,6 +91,31 @@ void BM_MatMul(benchmark::State& state, GgmlType type, Isa isa, int64_t rows, in
                                                benchmark::Counter::kIs1000);
 }
 
+// The repacked layout (made once, outside the timing) of the same weights.
+void BM_MatMulRepacked(benchmark::State& state, GgmlType type, Isa isa, int64_t rows, int64_t tokens) {
+  const std::vector<uint8_t>& w = Weights(type);
+  const uint64_t row_bytes = *ember::RowBytes(type, kCols);
+  ember::ThreadPool pool(1);
+  const ember::cpu::RepackLayout l = ember::cpu::ChooseRepack(type, rows, kCols, isa);
+  if (l == ember::cpu::RepackLayout::kNone) {
+    state.SkipWithError("no repacked layout for this type at this ISA (or EMBER_NO_REPACK is set)");
+    return;
+  }
+  std::vector<uint8_t> packed(ember::cpu::RepackedBytes(l, rows, kCols));
+  ember::cpu::Repack(pool, l, w.data(), row_bytes, rows, kCols, packed.data());
+  const std::vector<float> x = RandomFloats(tokens * kCols, 1.0f, 11);
+  std::vector<float> y(static_cast<size_t>(tokens * rows));
+  std::vector<uint8_t> scratch;
+  for (auto _ : state) {
+    ember::cpu::MatMulRepacked(pool, l, packed.data(), rows, kCols, x.data(), tokens, y.data(), scratch, isa);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["FLOPS"] = benchmark::Counter(2.0 * static_cast<double>(rows * kCols * tokens),
+                                               benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::kIs1000);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,6 +131,12 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("Prompt/" + suffix).c_str(), BM_MatMul, t, isa, kPromptRows, kPromptTokens)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.2);
+      if ((t == GgmlType::Q4_0 || t == GgmlType::Q4_K) && isa != Isa::kScalar) {
+        benchmark::RegisterBenchmark(("PromptRepacked/" + suffix).c_str(), BM_MatMulRepacked, t, isa, kPromptRows,
+                                     kPromptTokens)
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.2);
+      }
     }
   }
   benchmark::Initialize(&argc, argv);
