@@ -69,7 +69,7 @@ void Groups(RepackLayout l, const uint8_t* packed, int64_t n_in, int64_t g0, int
             const uint8_t* act, uint64_t act_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
   switch (l) {
     case RepackLayout::kQ4_0x8: return q4_0x8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy, isa);
-    case RepackLayout::kQ4Kx8: return q4kx8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy);
+    case RepackLayout::kQ4Kx8: return q4kx8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy, isa);
     default: Fail("repack: layout {} is not built", RepackLayoutName(l));
   }
 }

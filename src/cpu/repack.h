@@ -49,7 +49,7 @@ void Repack(ThreadPool& pool, RepackLayout l, const uint8_t* src, uint64_t row_b
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) W^T with W repacked in layout l; activations are
 // quantized into `scratch` first (the same quantizer as the row dot products use). `isa` is the
-// backend's (kAvx2 or higher; kAvx512 lets Q4_0's prompt tile use VNNI, with the same bits).
+// backend's (kAvx2 or higher; kAvx512 lets the prompt tiles use VNNI, with the same bits).
 void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int64_t n_out,
                     int64_t n_in, const float* x, int64_t n_tokens, float* y,
                     std::vector<uint8_t>& scratch, Isa isa);
@@ -67,8 +67,9 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
 namespace q4kx8 {
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
                   uint8_t* dst);
+// isa kAvx512: the prompt tiles' integers by AVX-512 VNNI (the same bits).
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
-            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy);
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa);
 }  // namespace q4kx8
 
 // Scalar references of the layouts' arithmetic on the ORIGINAL blocks (one row, one activation

@@ -24,13 +24,22 @@
 //   the first n_tok - n_tok % 4 tokens of a batch (its gemm, tiles of 4 tokens): the same, but
 //     one pair of multiply-adds per sub-block PAIR (4 per super-block), in pair order;
 //   the result is acc - acc_min.
-// The integers are exact either way (each int16 lane of 8 maddubs sums <= 8 x 2 x 15 x 127).
+// The integers are exact either way (each int16 lane of 8 maddubs sums <= 8 x 2 x 15 x 128).
+//
+// With AVX-512 VNNI (int8_dot_step.h) the prompt tiles form each row's sub-block sum in an int32
+// lane with one vpdpbusd per code vector and token (instead of maddubs + add into int16), and
+// multiply it by the sub-block scale with one 32-bit multiply per sub-block and token (instead of
+// madd): the same exact integers, so the same bits. Decode (GroupsOneToken) keeps the AVX2 step:
+// it is bound by memory, not by these operations.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/half.h"
+#include "cpu/gemm.h"
+#include "cpu/int8_dot_step.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
 
@@ -104,9 +113,13 @@ EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
 // vectors, GCC spilled the int16 sums inside the inner loops instead). The inner loops are
 // unrolled twice: once, 70; twice, 80; four times, 75; fully, 65 GMAC/s (one core, 5632 x 2048
 // against 128 tokens).
-template <int kT, bool kPerPair>
+template <int kT, bool kPerPair, class Dot>
 EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, float* const* y) {
+  // AVX2: int16 sums (maddubs + add), scaled by madd with (sc, sc) pairs. VNNI: int32 sums
+  // (vpdpbusd), scaled by a 32-bit multiply with sc zero-extended per row.
+  constexpr bool kInt32Sums = !std::is_same_v<Dot, int8_step::MaddDot>;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
   alignas(32) float acc[kT][8] = {}, acc_min[kT][8] = {}, scale[kT][8], min_scale[kT][8];
   alignas(32) int32_t lo_part[kT][8], isum[kT][8], imin[kT][8];
   for (int64_t b = 0; b < nb; ++b) {
@@ -138,13 +151,19 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
       for (int v = 0; v < 8; ++v) {
         const __m256i lo = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v)), m4);
         for (int t = 0; t < kT; ++t) {
-          s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(lo, Broadcast4(a[t]->qs + 64 * p + 4 * v)));
+          const __m256i av = Broadcast4(a[t]->qs + 64 * p + 4 * v);
+          if constexpr (kInt32Sums) {
+            Dot::Add(s[t], lo, av, ones);
+          } else {
+            s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(lo, av));
+          }
         }
       }
       const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
-      const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8));
+      const __m256i sc_lo = kInt32Sums ? _mm256_cvtepu8_epi32(sc8) : _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8));
       for (int t = 0; t < kT; ++t) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(lo_part[t]), _mm256_madd_epi16(s[t], sc_lo));
+        const __m256i part = kInt32Sums ? _mm256_mullo_epi32(s[t], sc_lo) : _mm256_madd_epi16(s[t], sc_lo);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lo_part[t]), part);
         s[t] = _mm256_setzero_si256();
       }
 #pragma GCC unroll 2
@@ -152,15 +171,21 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
         for (int t = 0; t < kT; ++t) {
-          s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(hi, Broadcast4(a[t]->qs + 64 * p + 32 + 4 * v)));
+          const __m256i av = Broadcast4(a[t]->qs + 64 * p + 32 + 4 * v);
+          if constexpr (kInt32Sums) {
+            Dot::Add(s[t], hi, av, ones);
+          } else {
+            s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(hi, av));
+          }
         }
       }
-      const __m256i sc_hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sc8, sc8));
+      const __m256i sc_hi = kInt32Sums ? _mm256_cvtepu8_epi32(_mm_srli_si128(sc8, 8))
+                                       : _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sc8, sc8));
       const __m256i mins = _mm256_cvtepu8_epi16(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kMinsAt + 16 * p)));
       for (int t = 0; t < kT; ++t) {
-        const __m256i ip = _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(lo_part[t])),
-                                            _mm256_madd_epi16(s[t], sc_hi));
+        const __m256i hi_part = kInt32Sums ? _mm256_mullo_epi32(s[t], sc_hi) : _mm256_madd_epi16(s[t], sc_hi);
+        const __m256i ip = _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(lo_part[t])), hi_part);
         const __m256i mp = _mm256_madd_epi16(mins, _mm256_set1_epi32(bsum_pairs[t][p]));
         if constexpr (kPerPair) {
           _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_cvtepi32_ps(ip), _mm256_load_ps(scale[t]),
@@ -252,6 +277,7 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
   for (int g = 0; g < kG; ++g) _mm256_storeu_ps(y + 8 * g, _mm256_sub_ps(acc[g], acc_min[g]));
 }
 
+template <class Dot>
 EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
                            const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
                            int64_t ldy) {
@@ -281,12 +307,12 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
           a[i] = act + static_cast<uint64_t>(t + i) * act_row_bytes;
           out[i] = y + (t + i) * ldy + 8 * g;
         }
-        Tile<4, true>(gp, nb, a, out);
+        Tile<4, true, Dot>(gp, nb, a, out);
       }
       for (; t < c1; ++t) {
         const uint8_t* a[1] = {act + static_cast<uint64_t>(t) * act_row_bytes};
         float* out[1] = {y + t * ldy + 8 * g};
-        Tile<1, false>(gp, nb, a, out);
+        Tile<1, false, Dot>(gp, nb, a, out);
       }
     }
   }
@@ -325,11 +351,16 @@ void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t 
 }
 
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
-            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy) {
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
 #if defined(EMBER_REPACK_AVX2)
-  GroupsAvx2(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  if (VnniModelForTests()) {
+    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  }
+  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
 #else
   (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy;
+  (void)isa;
   EMBER_CHECK(false);  // ChooseRepack never picks a layout without the AVX2 kernels
 #endif
 }

@@ -98,7 +98,7 @@ TEST(Repack, RepackedCopyIsTheOriginalSizeOrAtMostThreePercentMore) {
   EXPECT_EQ(RepackedBytes(RepackLayout::kQ4_0x8, 24, 512), *RowBytes(GgmlType::Q4_0, 512) * 24);
 }
 
-// The kernel variants to check: AVX2; Q4_0's VNNI prompt tile with the scalar model of vpdpbusd
+// The kernel variants to check: AVX2; the VNNI prompt tiles (Q4_0, Q4_K) with the scalar model of vpdpbusd
 // (any AVX2 CPU) and with the instruction (AVX-512 VNNI CPUs). Each must give the reference's bits.
 struct Variant {
   const char* name;
