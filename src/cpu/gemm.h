@@ -26,9 +26,10 @@ namespace ember::cpu {
 bool ExactGemm();
 void SetExactGemm(bool exact);
 
-// Tests only: when set, the 32-element formats' tiles (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) run
-// their AVX-512 VNNI integer step with a scalar model of vpdpbusd (int8_dot_step.h, VnniModel)
-// at every ISA from AVX2 up, so that the VNNI variants are tested on CPUs without VNNI too.
+// Tests only: when set, the 32-element formats' tiles (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) and
+// the repacked tiles (repack.h: Q4_0, Q4_K) run their AVX-512 VNNI integer step with a scalar
+// model of vpdpbusd (int8_dot_step.h, VnniModel) at every ISA from AVX2 up, so that the VNNI
+// variants are tested on CPUs without VNNI too.
 void SetVnniModelForTests(bool on);
 bool VnniModelForTests();
 

@@ -444,7 +444,9 @@ EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes
   }
 }
 
-// The integer step for `isa` (int8_dot_step.h); K-quants have only the AVX2 one.
+// The integer step for `isa` (int8_dot_step.h). The K-quant tiles here have only the AVX2 one:
+// each 4-byte lane meets a different 16-element sub-block scale in every chunk, so vpdpbusd
+// would replace maddubs + madd by vpdpbusd + a 32-bit multiply and save nothing.
 template <Kind K>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
