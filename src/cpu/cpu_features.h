@@ -1,14 +1,16 @@
 // Which SIMD instruction set the CPU kernels use, chosen once at start-up from the CPU's features.
-// EMBER_CPU_ISA=scalar|avx2|avx512 forces a lower path (never a higher one than the CPU has), so
-// tests can run every path the machine supports. kAvx512 means AVX-512 F, BW, VL and VNNI; where
-// a kernel has no AVX-512 variant, kAvx512 runs its AVX2 one.
+// EMBER_CPU_ISA=scalar|avx2|avx512|amx forces a lower path (never a higher one than the CPU has),
+// so tests can run every path the machine supports. kAvx512 means AVX-512 F, BW, VL and VNNI;
+// where a kernel has no AVX-512 variant, kAvx512 runs its AVX2 one. kAmx means kAvx512 plus
+// AMX-TILE and AMX-INT8 with the operating system's permission to use them (Linux 5.16 or later
+// grants it through arch_prctl); kernels without an AMX variant run their AVX-512 or AVX2 one.
 #pragma once
 
 #include <string_view>
 
 namespace ember {
 
-enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAmx = 3 };
 
 std::string_view IsaName(Isa isa);
 // The best ISA this CPU supports (and ember has kernels for).

@@ -33,6 +33,12 @@ void SetExactGemm(bool exact);
 void SetVnniModelForTests(bool on);
 bool VnniModelForTests();
 
+// Tests only: when set, the signed formats' default prompt tiles (Q4_0 not repacked, Q5_0, Q8_0;
+// batches of 32 tokens or more) run the AMX tile (gemm_amx_tile.h) with a scalar model of
+// TDPBSSD at every ISA from AVX2 up, so that the AMX variant is tested on CPUs without AMX too.
+void SetAmxModelForTests(bool on);
+bool AmxModelForTests();
+
 // Whether a tiled kernel exists for `type` at `isa` (AVX2: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
 // Q5_K, Q6_K; F32, F16, BF16 in gemm_float_avx2.cpp; IQ4_NL in gemm_iq4nl_avx2.cpp; Q2_K, Q3_K,
 // IQ4_XS in gemm_kquant_low_avx2.cpp). Other
@@ -51,7 +57,9 @@ void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act
 // Weight rows [r0, r1) of w (n_in elements of `type` per row, row_bytes apart) against every
 // packed token: y[t * ldy + r]. Different row ranges may run concurrently. `isa` (HasGemm(type,
 // isa) must hold) picks the variant: at kAvx512 the 32-element formats' tiles form their block
-// integers with AVX-512 VNNI (the same integers, so the same bits as at kAvx2).
+// integers with AVX-512 VNNI (the same integers, so the same bits as at kAvx2); at kAmx the
+// signed formats' default tiles take 32 x 32 tiles of AMX for batches of 32 tokens or more
+// (again the same integers and float steps, so the same bits).
 void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
               int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa);
 

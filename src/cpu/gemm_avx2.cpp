@@ -19,6 +19,7 @@
 #include "cpu/gemm.h"
 #include "cpu/avx2_util.h"
 #include "cpu/gemm_acts.h"
+#include "cpu/gemm_amx_tile.h"
 #include "cpu/gemm_float.h"
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/gemm_kquant_low.h"
@@ -400,6 +401,64 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
   }
 }
 
+// Rows [p0, p0 + n_rows) (n_rows <= 32; the rest zeros, scale 0) into a 32-row AMX panel
+// (gemm_amx_tile.h): signed codes, one 32-byte row per (block, row).
+template <Kind K>
+EMBER_AVX2 void UnpackAmxPanel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
+                               const amx_tile::Panel& p) {
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < amx_tile::kRows; ++r) {
+      float d = 0.0f, m = 0.0f;
+      const __m256i c = r < n_rows ? DecodeLegacyBlock<K>(w + static_cast<uint64_t>(p0 + r) * row_bytes, b, d, m)
+                                   : _mm256_setzero_si256();
+      StoreA(p.q + (b * amx_tile::kRows + r) * 32, c);
+      p.d[b * amx_tile::kRows + r] = d;
+    }
+  }
+}
+
+// Batches at least this long take the AMX tile (a 32-token tile; shorter ones would mostly
+// multiply padding). A choice made without an AMX machine to measure on.
+constexpr int64_t kAmxMinTokens = 32;
+
+// The AMX driver: token chunks of whole 32-token groups (about 192 KiB of packed activations,
+// kept in L2 while every 32-row panel of the range passes over them), each panel unpacked once
+// per chunk. Step is amx_tile::AmxInt8 or its model.
+template <Kind K, class Step>
+EMBER_AVX2 void RowsAmx(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                        int64_t n_tok, float* y, int64_t ldy) {
+  using amx_tile::kRows;
+  using amx_tile::kToks;
+  const int64_t nb = a.nb;
+  const uint64_t panel_bytes = amx_tile::PanelBytes(nb), acts_bytes = amx_tile::ActsBytes(nb);
+  const int64_t n_groups = (n_tok + kToks - 1) / kToks;
+  const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>((192u << 10) / acts_bytes), 1, n_groups);
+  uint8_t* scratch = ThreadScratch(panel_bytes + static_cast<uint64_t>(chunk) * acts_bytes);
+  const amx_tile::Panel panel = amx_tile::PanelAt(scratch, nb);
+  auto acts_of = [&](int64_t i) { return amx_tile::ActsAt(scratch + panel_bytes + static_cast<uint64_t>(i) * acts_bytes, nb); };
+  alignas(64) float out[kRows * kToks];
+  Step::Begin();
+  for (int64_t g0 = 0; g0 < n_groups; g0 += chunk) {
+    const int64_t g1 = std::min(n_groups, g0 + chunk);
+    for (int64_t g = g0; g < g1; ++g) {
+      amx_tile::PackActs(a, g * kToks, static_cast<int>(std::min<int64_t>(kToks, n_tok - g * kToks)), acts_of(g - g0));
+    }
+    for (int64_t p0 = r0; p0 < r1; p0 += kRows) {
+      const int n_rows = static_cast<int>(std::min<int64_t>(kRows, r1 - p0));
+      UnpackAmxPanel<K>(w, row_bytes, p0, n_rows, nb, panel);
+      for (int64_t g = g0; g < g1; ++g) {
+        amx_tile::Tile<Step>(panel, acts_of(g - g0), nb, out);
+        const int64_t n_t = std::min<int64_t>(kToks, n_tok - g * kToks);
+        for (int64_t t = 0; t < n_t; ++t) {
+          float* yt = y + (g * kToks + t) * ldy + p0;
+          for (int r = 0; r < n_rows; ++r) yt[r] = out[kToks * r + t];
+        }
+      }
+    }
+  }
+  Step::End();
+}
+
 template <Kind K, class Dot>
 EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
                              int64_t r1, int64_t n_tok, float* y, int64_t ldy) {
@@ -451,6 +510,12 @@ template <Kind K>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
   const GemmActs a = GemmActsAt(FormatOf(K), n_in, n_tok, packed);
+  if constexpr (IsSigned(K)) {
+    if (!ExactGemm() && n_tok >= kAmxMinTokens) {
+      if (AmxModelForTests()) return RowsAmx<K, amx_tile::AmxInt8Model>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+      if (isa >= Isa::kAmx) return RowsAmx<K, amx_tile::AmxInt8>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    }
+  }
   if constexpr (!IsK(K)) {
     if (VnniModelForTests()) {
       return RowsWithStep<K, int8_step::VnniModel>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
@@ -487,6 +552,13 @@ std::atomic<bool> g_vnni_model{false};
 
 void SetVnniModelForTests(bool on) { g_vnni_model.store(on, std::memory_order_relaxed); }
 bool VnniModelForTests() { return g_vnni_model.load(std::memory_order_relaxed); }
+
+namespace {
+std::atomic<bool> g_amx_model{false};
+}  // namespace
+
+void SetAmxModelForTests(bool on) { g_amx_model.store(on, std::memory_order_relaxed); }
+bool AmxModelForTests() { return g_amx_model.load(std::memory_order_relaxed); }
 
 bool HasGemm(GgmlType type, Isa isa) {
   if (float_gemm::Handles(type)) return float_gemm::Has(type, isa);

@@ -18,6 +18,7 @@
 #include "core/half.h"
 #include "cpu/dot.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_amx_tile.h"
 #include "cpu/ops.h"
 #include "quant/blocks.h"
 #include "quant/quant.h"
@@ -52,7 +53,7 @@ std::vector<int64_t> AwkwardLengths(GgmlType t) {
 
 std::vector<Isa> IsasWithGemm(GgmlType t) {
   std::vector<Isa> v;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
     if (ClampIsa(isa) == isa && HasGemm(t, isa)) v.push_back(isa);
   }
   return v;
@@ -298,6 +299,83 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
     }
   }
   if (!native) std::printf("note: no AVX-512 VNNI on this CPU; the VNNI tiles ran with the scalar model only\n");
+}
+
+class AmxModelScope {
+ public:
+  AmxModelScope() { SetAmxModelForTests(true); }
+  ~AmxModelScope() { SetAmxModelForTests(false); }
+  AmxModelScope(const AmxModelScope&) = delete;
+  AmxModelScope& operator=(const AmxModelScope&) = delete;
+};
+
+// The AMX tile (gemm_amx_tile.h) forms the same exact block integers as the AVX2 tile and then
+// does its float steps in the same order, so the signed formats' default prompt results are the
+// AVX2 tile's bits: checked with the scalar model of TDPBSSD on every AVX2 CPU, and with the
+// instructions where the CPU (and the OS) allow AMX. Shapes: rows under one 32-row panel, across
+// several with a partial last one; tokens at the AMX threshold (32), with a partial last 32-token
+// group, and enough for several token chunks at a short row.
+TEST(Gemm, AmxTileGivesTheAvx2TileBits) {
+  if (ClampIsa(Isa::kAvx2) != Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const bool native = ClampIsa(Isa::kAmx) == Isa::kAmx;
+  const ExactGemmScope fast(false);
+  std::mt19937 rng(17);
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0}) {
+    for (auto [n_in, n_out, n_tok] : {std::tuple<int64_t, int64_t, int64_t>{32, 5, 32}, {96, 32, 33},
+                                      {352, 70, 37}, {4096, 9, 64}, {32, 40, 230}}) {
+      const auto w = RandomWeights(rng, t, n_in, n_out);
+      const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
+      const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
+      std::vector<std::pair<const char*, std::vector<float>>> got;
+      {
+        const AmxModelScope model;
+        got.emplace_back("AMX model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
+      }
+      if (native) got.emplace_back("AMX", TiledRows(t, Isa::kAmx, w, act, n_in, n_out, n_tok));
+      for (const auto& [name, y] : got) {
+        for (size_t i = 0; i < y.size(); ++i) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want[i]))
+              << name << " " << GgmlTypeName(t) << " n_in=" << n_in << " n_tok=" << n_tok << " row "
+              << i % n_out << " token " << i / n_out << ": " << y[i] << " vs AVX2 " << want[i];
+        }
+      }
+    }
+  }
+  if (!native) std::printf("note: no usable AMX on this CPU; the AMX tile ran with the scalar model only\n");
+}
+
+// The model's integers are TDPBSSD's definition written independently of the tile: dst[m][n] =
+// sum over the 32 bytes e of a[m][e] x b[e / 4][4n + e % 4], at the extremes of int8 as well.
+TEST(Gemm, AmxModelIsTheDefinitionOfTdpbssd) {
+  std::mt19937 rng(18);
+  std::vector<int8_t> w(amx_tile::kRows * 32), x(2 * 512);
+  std::vector<int32_t> c(amx_tile::kRows * amx_tile::kToks);
+  for (int trial = 0; trial < 3; ++trial) {
+    for (auto& v : w) v = trial == 0 ? int8_t{-128} : static_cast<int8_t>(rng());
+    for (auto& v : x) v = trial == 0 ? int8_t{-128} : trial == 1 ? int8_t{127} : static_cast<int8_t>(rng());
+    amx_tile::AmxInt8Model::BlockSums(w.data(), x.data(), c.data());
+    for (int m = 0; m < amx_tile::kRows; ++m) {
+      for (int n = 0; n < amx_tile::kToks; ++n) {
+        // Token n's 32 codes in block order: tile n / 16, row k = code 4k..4k+3.
+        int64_t want = 0;
+        for (int e = 0; e < 32; ++e) want += int64_t{w[32 * m + e]} * x[512 * (n / 16) + 64 * (e / 4) + 4 * (n % 16) + e % 4];
+        ASSERT_EQ(c[amx_tile::kToks * m + n], want) << "trial " << trial << " m " << m << " n " << n;
+      }
+    }
+  }
+}
+
+// TDPBSSD raises #UD on shapes that do not fit together; every product the tile issues must be
+// legal under its configuration, and an illegal one must be seen as such.
+TEST(Gemm, AmxTileConfigurationFitsEveryProductItIssues) {
+  const amx_tile::TileConfig c = amx_tile::Config();
+  for (auto [dst, a, b] : {std::tuple<int, int, int>{0, 4, 6}, {1, 4, 7}, {2, 5, 6}, {3, 5, 7}}) {
+    EXPECT_TRUE(amx_tile::DpShapeIsLegal(c, dst, a, b)) << dst << " " << a << " " << b;
+  }
+  EXPECT_FALSE(amx_tile::DpShapeIsLegal(c, 0, 6, 4));  // operands swapped
+  EXPECT_FALSE(amx_tile::DpShapeIsLegal(c, 4, 0, 6));  // a weight tile as the destination
+  EXPECT_EQ(c.palette, 1);
+  for (int t = 8; t < 16; ++t) EXPECT_EQ(c.rows[t] + c.colsb[t], 0) << "tmm" << t << " does not exist";
 }
 
 // The offset tile (Q4_0, Q5_0) adds maddubs results in 16 bits; at the largest codes (u = 15 or
