@@ -94,23 +94,25 @@ else
   say "compute-sanitizer not found: memcheck skipped"
 fi
 
-# 4b. The CPU kernels on this host. Where it has AVX-512 VNNI, that is the first run of the VNNI
-# prompt tiles on the instruction itself (the development VM has only a model of it): the tests
-# compare them with the AVX2 tiles bit for bit.
-host_vnni=0
+# 4b. The CPU kernels on this host. Where it has AVX-512 VNNI (and AMX), that is the first run of
+# the VNNI prompt tiles (and the AMX tile) on the instructions themselves (the development VM has
+# only models of them): the tests compare them with the AVX2 tiles bit for bit.
+host_vnni=0 host_amx=0
 case " $simd " in *" avx512_vnni "*) host_vnni=1 ;; esac
+case " $simd " in *" amx_int8 "*) case " $simd " in *" amx_tile "*) host_amx=$host_vnni ;; esac ;; esac
 if [ -x "$build/bin/test_cpu_kernels" ]; then
   timeout 120 "$build/bin/test_cpu_kernels" > "$out/cpu_kernels.log" 2>&1
-  say "CPU kernel tests (host VNNI=$host_vnni): rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/cpu_kernels.log" | tr '\n' ' ')"
+  say "CPU kernel tests (host VNNI=$host_vnni AMX=$host_amx): rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/cpu_kernels.log" | tr '\n' ' ') $(grep -o 'note: no usable AMX[^;]*' "$out/cpu_kernels.log" | head -1)"
 fi
 
-# CPU prompt speed, VNNI tiles (default on such a host) against EMBER_CPU_ISA=avx2, same file,
-# alternating; called for the TinyLlama Q4_0 and Q8_0 files below.
+# CPU prompt speed by ISA: AVX2 against the VNNI tiles (and the AMX tile, the default where the
+# host allows it), same file, alternating; called for the TinyLlama Q4_0 and Q8_0 files below.
 cpu_vnni_compare() {
   [ "$host_vnni" = 1 ] || return 0
-  local f=$1 tag=$2 i
+  local f=$1 tag=$2 i isas="avx2 avx512"
+  [ "$host_amx" = 1 ] && isas="$isas amx"
   for i in 1 2; do
-    for isa in avx2 avx512; do
+    for isa in $isas; do
       EMBER_CPU_ISA=$isa timeout 60 "$ember" bench -m "$f" -p 512 -n 0 -t "$(nproc)" -r 2 -o csv \
         2>>"$out/cpu_bench.log" | tail -1 | awk -F, -v isa=$isa -v tag="$tag" '{print tag, isa, $(NF-4), $(NF-3)}' \
         >> "$out/cpu_vnni.txt"
