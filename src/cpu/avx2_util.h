@@ -70,6 +70,28 @@ __attribute__((target("avx2,fma"))) inline void StoreA(void* p, __m256i v) {
 __attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
 __attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256& v) { __asm__("" : "+x"(v)); }
 
+// In place, the 8 x 8 transpose of 32-bit elements: afterwards v[k] holds element k of each of
+// the 8 input vectors, in order (gemm_signed8_tile.h's panel, gemm_amx_tile.h's repacked rows).
+__attribute__((target("avx2,fma"))) inline void Transpose8x8Epi32(__m256i* v) {
+  const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
+  const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
+  const __m256i t4 = _mm256_unpacklo_epi32(v[4], v[5]), t5 = _mm256_unpackhi_epi32(v[4], v[5]);
+  const __m256i t6 = _mm256_unpacklo_epi32(v[6], v[7]), t7 = _mm256_unpackhi_epi32(v[6], v[7]);
+  // u0: elements 0 (low half) and 4 (high half) of inputs 0..3; u4 the same of inputs 4..7; etc.
+  const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+  const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+  const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+  const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+  v[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+  v[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+  v[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+  v[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+  v[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+  v[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+  v[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+  v[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
 #endif
 
 }  // namespace ember::cpu

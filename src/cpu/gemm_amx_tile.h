@@ -98,13 +98,14 @@ inline Acts ActsAt(uint8_t* p, int64_t nb) {
   return Acts{reinterpret_cast<int8_t*>(p), reinterpret_cast<float*>(p + AlignUp(n * kToks * 32))};
 }
 
-// Tokens [t0, t0 + n_t) (n_t <= 32; the rest zeros, scale 0) of the packed Q8_0 activations.
-inline void PackActs(const GemmActs& a, int64_t t0, int n_t, const Acts& out) {
-  const int64_t nb = a.nb;
+// n_t <= 32 tokens of Q8_0 activations (the rest zeros, scale 0): codes(n, b) gives token n's 32
+// codes of block b, scale(n, b) its scale as a float.
+template <class Codes, class Scale>
+inline void PackActs(int64_t nb, int n_t, const Codes& codes, const Scale& scale, const Acts& out) {
   for (int64_t b = 0; b < nb; ++b) {
     for (int n = 0; n < kToks; ++n) {
       const bool real = n < n_t;
-      const int8_t* src = real ? a.qs + ((t0 + n) * nb + b) * 32 : nullptr;
+      const int8_t* src = real ? codes(n, b) : nullptr;
       int8_t* tile = out.q + (2 * b + n / 16) * 512 + 4 * (n % 16);
       for (int k = 0; k < 8; ++k) {
         if (real) {
@@ -113,9 +114,17 @@ inline void PackActs(const GemmActs& a, int64_t t0, int n_t, const Acts& out) {
           std::memset(tile + 64 * k, 0, 4);
         }
       }
-      out.d[b * kToks + n] = real ? a.d4[((t0 + n) * nb + b) * 4] : 0.0f;
+      out.d[b * kToks + n] = real ? scale(n, b) : 0.0f;
     }
   }
+}
+
+// Tokens [t0, t0 + n_t) of the packed activations of gemm_acts.h.
+inline void PackActs(const GemmActs& a, int64_t t0, int n_t, const Acts& out) {
+  const int64_t nb = a.nb;
+  PackActs(
+      nb, n_t, [&](int n, int64_t b) { return a.qs + ((t0 + n) * nb + b) * 32; },
+      [&](int n, int64_t b) { return a.d4[((t0 + n) * nb + b) * 4]; }, out);
 }
 
 // TDPBSSD's definition on the tile memory: c[m][n] (32 x 32, row-major) = the block sums of

@@ -69,19 +69,9 @@ inline Panel PanelAt(uint8_t* p, int64_t nb) {
 // kAbs: also store |code| (the sign-trick tile); the offset tile's codes are unsigned already.
 template <bool kAbs = true>
 EMBER_TILE8_AVX2 inline void StoreBlock(const Panel& p, int64_t b, const __m256i* c, const float* d) {
-  const __m256i t0 = _mm256_unpacklo_epi32(c[0], c[1]), t1 = _mm256_unpackhi_epi32(c[0], c[1]);
-  const __m256i t2 = _mm256_unpacklo_epi32(c[2], c[3]), t3 = _mm256_unpackhi_epi32(c[2], c[3]);
-  const __m256i t4 = _mm256_unpacklo_epi32(c[4], c[5]), t5 = _mm256_unpackhi_epi32(c[4], c[5]);
-  const __m256i t6 = _mm256_unpacklo_epi32(c[6], c[7]), t7 = _mm256_unpackhi_epi32(c[6], c[7]);
-  // u0: groups 0 (low half) and 4 (high half) of rows 0..3; u4 the same of rows 4..7; etc.
-  const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
-  const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
-  const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
-  const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
-  const __m256i v[8] = {_mm256_permute2x128_si256(u0, u4, 0x20), _mm256_permute2x128_si256(u1, u5, 0x20),
-                        _mm256_permute2x128_si256(u2, u6, 0x20), _mm256_permute2x128_si256(u3, u7, 0x20),
-                        _mm256_permute2x128_si256(u0, u4, 0x31), _mm256_permute2x128_si256(u1, u5, 0x31),
-                        _mm256_permute2x128_si256(u2, u6, 0x31), _mm256_permute2x128_si256(u3, u7, 0x31)};
+  __m256i v[8];
+  for (int r = 0; r < 8; ++r) v[r] = c[r];
+  Transpose8x8Epi32(v);
   for (int k = 0; k < 8; ++k) {
     StoreA(p.q + (b * kRows + k) * 32, v[k]);
     if constexpr (kAbs) StoreA(p.aq + (b * kRows + k) * 32, _mm256_sign_epi8(v[k], v[k]));

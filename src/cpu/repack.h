@@ -60,9 +60,12 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
 namespace q4_0x8 {
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
                   uint8_t* dst);
-// isa kAvx512: the prompt tile's integers by AVX-512 VNNI (the same bits).
+// isa kAvx512: the prompt tile's integers by AVX-512 VNNI; kAmx, batches of UsesAmx: the AMX
+// tile of gemm_amx_tile.h, 4 groups at a time (the same bits either way).
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa);
+// Whether Groups takes the AMX tile for n_tok tokens at `isa` (or with gemm.h's AMX model on).
+bool UsesAmx(int64_t n_tok, Isa isa);
 }  // namespace q4_0x8
 namespace q4kx8 {
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,

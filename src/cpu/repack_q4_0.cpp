@@ -19,7 +19,9 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "cpu/avx2_util.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_amx_tile.h"
 #include "cpu/int8_dot_step.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
@@ -202,11 +204,82 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   }
 }
 
+// AMX (gemm_amx_tile.h): 4 groups make one 32-row panel. A group's block holds, in 32-bit lane r
+// of code vector v, bytes 4v..4v+3 of row r: the low nibbles of the 4 vectors, then the high
+// nibbles, transposed 8 x 8 by 4 bytes, are the 8 rows' 32 codes in order. The float steps are
+// Tile's (one fused multiply-add of d_w x d_a per block), so the same bits. Batches of at least
+// amx_tile::kToks tokens (repack.cpp).
+template <class Step>
+EMBER_AVX2 void GroupsAmx(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+                          uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy) {
+  using amx_tile::kRows;
+  using amx_tile::kToks;
+  constexpr int kGroupsPerPanel = kRows / 8;
+  const int64_t nb = n_in / kQK4_0;
+  const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
+  const uint64_t panel_bytes = amx_tile::PanelBytes(nb), acts_bytes = amx_tile::ActsBytes(nb);
+  const int64_t n_tgroups = (n_tok + kToks - 1) / kToks;
+  const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>((192u << 10) / acts_bytes), 1, n_tgroups);
+  uint8_t* scratch = ThreadScratch(panel_bytes + static_cast<uint64_t>(chunk) * acts_bytes);
+  const amx_tile::Panel panel = amx_tile::PanelAt(scratch, nb);
+  auto acts_of = [&](int64_t i) { return amx_tile::ActsAt(scratch + panel_bytes + static_cast<uint64_t>(i) * acts_bytes, nb); };
+  const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+  alignas(64) float out[kRows * kToks];
+  Step::Begin();
+  for (int64_t c0 = 0; c0 < n_tgroups; c0 += chunk) {
+    const int64_t c1 = std::min(n_tgroups, c0 + chunk);
+    for (int64_t tg = c0; tg < c1; ++tg) {
+      const int64_t t0 = tg * kToks;
+      auto row = [&](int n) { return act + static_cast<uint64_t>(t0 + n) * act_row_bytes; };
+      amx_tile::PackActs(
+          nb, static_cast<int>(std::min<int64_t>(kToks, n_tok - t0)),
+          [&](int n, int64_t b) { return reinterpret_cast<const BlockQ8_0*>(row(n))[b].qs; },
+          [&](int n, int64_t b) { return ActScales(row(n), nb)[b]; }, acts_of(tg - c0));
+    }
+    for (int64_t pg = g0; pg < g1; pg += kGroupsPerPanel) {
+      const int n_g = static_cast<int>(std::min<int64_t>(kGroupsPerPanel, g1 - pg));
+      for (int64_t b = 0; b < nb; ++b) {
+        for (int gi = 0; gi < kGroupsPerPanel; ++gi) {
+          int8_t* q = panel.q + (b * kRows + 8 * gi) * 32;
+          float* d = panel.d + b * kRows + 8 * gi;
+          if (gi >= n_g) {
+            std::memset(q, 0, 8 * 32);
+            std::memset(d, 0, 8 * sizeof(float));
+            continue;
+          }
+          const uint8_t* blk = packed + static_cast<uint64_t>(pg + gi) * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
+          __m256i v[8];
+          for (int k = 0; k < 4; ++k) {
+            const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * k));
+            v[k] = _mm256_sub_epi8(_mm256_and_si256(raw, m4), eight);
+            v[4 + k] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), eight);
+          }
+          Transpose8x8Epi32(v);
+          for (int r = 0; r < 8; ++r) StoreA(q + 32 * r, v[r]);
+          _mm256_storeu_ps(d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))));
+        }
+      }
+      for (int64_t tg = c0; tg < c1; ++tg) {
+        amx_tile::Tile<Step>(panel, acts_of(tg - c0), nb, out);
+        const int64_t n_t = std::min<int64_t>(kToks, n_tok - tg * kToks);
+        for (int64_t t = 0; t < n_t; ++t) {
+          float* yt = y + (tg * kToks + t) * ldy + 8 * pg;
+          for (int r = 0; r < 8 * n_g; ++r) yt[r] = out[kToks * r + t];
+        }
+      }
+    }
+  }
+  Step::End();
+}
+
 #endif  // EMBER_REPACK_AVX2
 
 }  // namespace
 
 namespace q4_0x8 {
+
+bool UsesAmx(int64_t n_tok, Isa isa) { return n_tok >= amx_tile::kToks && (isa >= Isa::kAmx || AmxModelForTests()); }
+
 
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
                   uint8_t* dst) {
@@ -226,6 +299,10 @@ void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t 
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
 #if defined(EMBER_REPACK_AVX2)
+  if (UsesAmx(n_tok, isa)) {
+    if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+    return GroupsAmx<amx_tile::AmxInt8>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  }
   if (VnniModelForTests()) {
     return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   }

@@ -98,17 +98,23 @@ TEST(Repack, RepackedCopyIsTheOriginalSizeOrAtMostThreePercentMore) {
   EXPECT_EQ(RepackedBytes(RepackLayout::kQ4_0x8, 24, 512), *RowBytes(GgmlType::Q4_0, 512) * 24);
 }
 
-// The kernel variants to check: AVX2; the VNNI prompt tiles (Q4_0, Q4_K) with the scalar model of vpdpbusd
-// (any AVX2 CPU) and with the instruction (AVX-512 VNNI CPUs). Each must give the reference's bits.
+// The kernel variants to check: AVX2; the VNNI prompt tiles (Q4_0, Q4_K) with the scalar model of
+// vpdpbusd (any AVX2 CPU) and with the instruction (AVX-512 VNNI CPUs); Q4_0's AMX tile (batches
+// of 32 tokens or more) with the scalar model of TDPBSSD and with the instructions (where the CPU
+// and the OS allow AMX). Each must give the reference's bits.
 struct Variant {
   const char* name;
   Isa isa;
   bool vnni_model;
+  bool amx_model;
 };
 
 std::vector<Variant> Variants() {
-  std::vector<Variant> v = {{"avx2", Isa::kAvx2, false}, {"VNNI model", Isa::kAvx2, true}};
-  if (ClampIsa(Isa::kAvx512) == Isa::kAvx512) v.push_back({"avx512 (VNNI)", Isa::kAvx512, false});
+  std::vector<Variant> v = {{"avx2", Isa::kAvx2, false, false},
+                            {"VNNI model", Isa::kAvx2, true, false},
+                            {"AMX model", Isa::kAvx2, false, true}};
+  if (ClampIsa(Isa::kAvx512) == Isa::kAvx512) v.push_back({"avx512 (VNNI)", Isa::kAvx512, false, false});
+  if (ClampIsa(Isa::kAmx) == Isa::kAmx) v.push_back({"amx", Isa::kAmx, false, false});
   return v;
 }
 
@@ -118,13 +124,16 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
   for (const Variant& variant : Variants()) {
     SCOPED_TRACE(variant.name);
     SetVnniModelForTests(variant.vnni_model);
+    SetAmxModelForTests(variant.amx_model);
     std::mt19937 rng(20261127);
     struct Shape { int64_t n_in, n_out, n_tok; };
     // Rows: one group, several, many (decode takes groups 4, 2 and 1 at a time: 6 and 9 groups
     // reach each); tokens: decode, under a tile, tiles + remainder, and a
-    // batch long enough to span several token chunks (192 KiB of activations each).
-    const Shape shapes[] = {{256, 8, 1}, {256, 48, 1}, {512, 72, 1}, {256, 24, 3}, {768, 40, 4},
-                            {512, 16, 9}, {2816, 64, 7}, {256, 8, 902}};
+    // batch long enough to span several token chunks (192 KiB of activations each); for the AMX
+    // tile (32 rows = 4 groups, 32 tokens), full and partial panels and token groups.
+    const Shape shapes[] = {{256, 8, 1},  {256, 48, 1},  {512, 72, 1},   {256, 24, 3},
+                            {768, 40, 4}, {512, 16, 9},  {2816, 64, 7},  {256, 8, 902},
+                            {512, 72, 40}, {2816, 64, 33}, {256, 96, 200}};
     for (const LayoutCase& c : kCases) {
       const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
       for (const Shape& s : shapes) {
@@ -158,6 +167,7 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
     }
   }
   SetVnniModelForTests(false);
+  SetAmxModelForTests(false);
 }
 
 // The layout's float order differs from the row dot products' (one accumulator per row instead
