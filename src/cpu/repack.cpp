@@ -134,7 +134,10 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
   // Decode kernels take groups 4 at a time (repack_q4_0.cpp): keep tasks whole multiples of 4.
   if (n_tokens == 1) grain = std::max<int64_t>(4, grain / 4 * 4);
   // The AMX tile takes 4 groups (32 rows) per panel: keep tasks whole panels.
-  if (l == RepackLayout::kQ4_0x8 && q4_0x8::UsesAmx(n_tokens, isa)) grain = std::max<int64_t>(4, grain / 4 * 4);
+  if ((l == RepackLayout::kQ4_0x8 && q4_0x8::UsesAmx(n_tokens, isa)) ||
+      (l == RepackLayout::kQ4Kx8 && q4kx8::UsesAmx(n_tokens, isa))) {
+    grain = std::max<int64_t>(4, grain / 4 * 4);
+  }
   pool.ParallelFor(n_groups, grain, [&](int64_t g0, int64_t g1) {
     Groups(l, packed, n_in, g0, g1, act, act_bytes, n_tokens, y, n_out, isa);
   });

@@ -70,9 +70,11 @@ bool UsesAmx(int64_t n_tok, Isa isa);
 namespace q4kx8 {
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
                   uint8_t* dst);
-// isa kAvx512: the prompt tiles' integers by AVX-512 VNNI (the same bits).
+// isa kAvx512: the prompt tiles' integers by AVX-512 VNNI; kAmx, batches of UsesAmx: the batch
+// float order's tokens on AMX tiles, 4 groups at a time (the same bits either way).
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa);
+bool UsesAmx(int64_t n_tok, Isa isa);
 }  // namespace q4kx8
 
 // Scalar references of the layouts' arithmetic on the ORIGINAL blocks (one row, one activation

@@ -38,7 +38,9 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "cpu/avx2_util.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_amx_tile.h"
 #include "cpu/int8_dot_step.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
@@ -318,11 +320,211 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   }
 }
 
+// AMX (gemm_amx_tile.h) for the batch float order (per pair of sub-blocks), 4 groups (32 rows)
+// x 32 tokens per tile. Each 32-element sub-block is one "block" of the AMX tile: TDPBSSD forms
+// the 32 x 32 exact sub-block sums (codes 0..15 are the same bytes read as signed), which leave
+// the tiles per sub-block because each row has its own sub-block scale. Per pair of sub-blocks,
+// row and token the float steps are Tile<kT, true>'s: ip = sc[2p] S[2p] + sc[2p+1] S[2p+1] and
+// mp = min[2p] bs[2p] + min[2p+1] bs[2p+1] (exact int32), acc += float(ip) (d_w d_a) and
+// acc_min += float(mp) (dmin_w d_a) by fused multiply-adds, the result acc - acc_min: the same
+// bits.
+struct AmxPanel {
+  amx_tile::Panel codes;  // "block" 8 b + s: the 32 rows' codes of sub-block s (its d unused)
+  int32_t* sc;            // [b][s][row] sub-block scales
+  int32_t* mn;            // [b][p][row] the min pair (min[2p], min[2p+1]) as two int16
+  float* d;               // [b][row]
+  float* dmin;            // [b][row]
+};
+
+inline uint64_t AmxPanelBytes(int64_t nb) {
+  const auto n = static_cast<uint64_t>(nb);
+  return amx_tile::PanelBytes(8 * nb) + AlignUp(n * 8 * 32 * 4) + AlignUp(n * 4 * 32 * 4) + 2 * AlignUp(n * 32 * 4);
+}
+
+inline AmxPanel AmxPanelAt(uint8_t* p, int64_t nb) {
+  const auto n = static_cast<uint64_t>(nb);
+  AmxPanel ap;
+  ap.codes = amx_tile::PanelAt(p, 8 * nb);
+  p += amx_tile::PanelBytes(8 * nb);
+  ap.sc = reinterpret_cast<int32_t*>(p);
+  p += AlignUp(n * 8 * 32 * 4);
+  ap.mn = reinterpret_cast<int32_t*>(p);
+  p += AlignUp(n * 4 * 32 * 4);
+  ap.d = reinterpret_cast<float*>(p);
+  p += AlignUp(n * 32 * 4);
+  ap.dmin = reinterpret_cast<float*>(p);
+  return ap;
+}
+
+// 32 tokens: the sub-blocks' codes as amx_tile::Acts "blocks" 8 b + s (scale: the super-block's
+// d, read at s = 0), and per super-block and pair the activation sums (bs[2p], bs[2p+1]) as two
+// int16 (each at most 32 x 128).
+struct AmxActs {
+  amx_tile::Acts codes;
+  int32_t* bs;  // [b][p][token]
+};
+
+inline uint64_t AmxActsBytes(int64_t nb) {
+  return amx_tile::ActsBytes(8 * nb) + AlignUp(static_cast<uint64_t>(nb) * 4 * 32 * 4);
+}
+
+inline AmxActs AmxActsAt(uint8_t* p, int64_t nb) {
+  return AmxActs{amx_tile::ActsAt(p, 8 * nb), reinterpret_cast<int32_t*>(p + amx_tile::ActsBytes(8 * nb))};
+}
+
+inline int32_t PairOf16(int32_t lo, int32_t hi) {
+  return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16));
+}
+
+// Groups pg..pg + n_g - 1 (n_g <= 4; the rest zeros) into the panel: per group, super-block and
+// pair, the 8 code vectors' low nibbles (sub-block 2p) and high nibbles (2p + 1), each transposed
+// 8 x 8 by 4 bytes into the 8 rows' 32 codes in order.
+EMBER_AVX2 void UnpackAmxPanel(const uint8_t* packed, uint64_t group_bytes, int64_t pg, int n_g, int64_t nb,
+                               const AmxPanel& ap) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int gi = 0; gi < 4; ++gi) {
+      const int r0 = 8 * gi;
+      if (gi >= n_g) {
+        for (int s = 0; s < 8; ++s) {
+          std::memset(ap.codes.q + ((8 * b + s) * 32 + r0) * 32, 0, 8 * 32);
+          for (int r = 0; r < 8; ++r) ap.sc[(8 * b + s) * 32 + r0 + r] = 0;
+        }
+        for (int p = 0; p < 4; ++p) {
+          for (int r = 0; r < 8; ++r) ap.mn[(4 * b + p) * 32 + r0 + r] = 0;
+        }
+        for (int r = 0; r < 8; ++r) ap.d[32 * b + r0 + r] = ap.dmin[32 * b + r0 + r] = 0.0f;
+        continue;
+      }
+      const uint8_t* blk = packed + static_cast<uint64_t>(pg + gi) * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
+      _mm256_storeu_ps(ap.d + 32 * b + r0, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))));
+      _mm256_storeu_ps(ap.dmin + 32 * b + r0, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16))));
+      for (int s = 0; s < 8; ++s) {
+        for (int r = 0; r < 8; ++r) ap.sc[(8 * b + s) * 32 + r0 + r] = blk[kScalesAt + 8 * s + r];
+      }
+      for (int p = 0; p < 4; ++p) {
+        for (int r = 0; r < 8; ++r) {
+          ap.mn[(4 * b + p) * 32 + r0 + r] = PairOf16(blk[kMinsAt + 16 * p + 2 * r], blk[kMinsAt + 16 * p + 2 * r + 1]);
+        }
+        __m256i lo[8], hi[8];
+        for (int v = 0; v < 8; ++v) {
+          const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kCodesAt + 32 * (8 * p + v)));
+          lo[v] = _mm256_and_si256(raw, m4);
+          hi[v] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        }
+        Transpose8x8Epi32(lo);
+        Transpose8x8Epi32(hi);
+        for (int r = 0; r < 8; ++r) {
+          StoreA(ap.codes.q + ((8 * b + 2 * p) * 32 + r0 + r) * 32, lo[r]);
+          StoreA(ap.codes.q + ((8 * b + 2 * p + 1) * 32 + r0 + r) * 32, hi[r]);
+        }
+      }
+    }
+  }
+}
+
+// 32 rows x 32 tokens, the batch float order: out[32 row + token].
+template <class Step>
+EMBER_AVX2 void AmxTile(const AmxPanel& ap, const AmxActs& x, int64_t nb, float* out) {
+  using amx_tile::kToks;
+  alignas(64) int32_t c_lo[32 * kToks], c_hi[32 * kToks];
+  alignas(64) float acc[32 * kToks] = {}, acc_min[32 * kToks] = {};
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256 da[4];
+    for (int v = 0; v < 4; ++v) da[v] = _mm256_loadu_ps(x.codes.d + (8 * b) * kToks + 8 * v);
+    for (int p = 0; p < 4; ++p) {
+      const int64_t s0 = 8 * b + 2 * p;
+      Step::BlockSums(ap.codes.q + s0 * 32 * 32, x.codes.q + 2 * s0 * 512, c_lo);
+      Step::BlockSums(ap.codes.q + (s0 + 1) * 32 * 32, x.codes.q + 2 * (s0 + 1) * 512, c_hi);
+      __m256i bs[4];
+      for (int v = 0; v < 4; ++v) bs[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bs + (4 * b + p) * kToks + 8 * v));
+      for (int r = 0; r < 32; ++r) {
+        const __m256i sc_lo = _mm256_set1_epi32(ap.sc[s0 * 32 + r]);
+        const __m256i sc_hi = _mm256_set1_epi32(ap.sc[(s0 + 1) * 32 + r]);
+        const __m256i mn = _mm256_set1_epi32(ap.mn[(4 * b + p) * 32 + r]);
+        const __m256 dw = _mm256_set1_ps(ap.d[32 * b + r]);
+        const __m256 dm = _mm256_set1_ps(ap.dmin[32 * b + r]);
+        for (int v = 0; v < 4; ++v) {
+          const int64_t o = kToks * r + 8 * v;
+          const __m256i ip = _mm256_add_epi32(_mm256_mullo_epi32(LoadA(c_lo + o), sc_lo), _mm256_mullo_epi32(LoadA(c_hi + o), sc_hi));
+          const __m256i mp = _mm256_madd_epi16(mn, bs[v]);
+          _mm256_store_ps(acc + o, _mm256_fmadd_ps(_mm256_cvtepi32_ps(ip), _mm256_mul_ps(dw, da[v]), _mm256_load_ps(acc + o)));
+          _mm256_store_ps(acc_min + o, _mm256_fmadd_ps(_mm256_cvtepi32_ps(mp), _mm256_mul_ps(dm, da[v]), _mm256_load_ps(acc_min + o)));
+        }
+      }
+    }
+  }
+  for (int i = 0; i < 32 * kToks; i += 8) {
+    _mm256_store_ps(out + i, _mm256_sub_ps(_mm256_load_ps(acc + i), _mm256_load_ps(acc_min + i)));
+  }
+}
+
+// Tokens [0, n_tok) (all in the batch float order: the caller passes the whole tiles of 4).
+template <class Step>
+EMBER_AVX2 void GroupsAmx(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+                          uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy) {
+  using amx_tile::kToks;
+  const int64_t nb = n_in / kQK_K;
+  const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
+  const uint64_t panel_bytes = AmxPanelBytes(nb), acts_bytes = AmxActsBytes(nb);
+  const int64_t n_tgroups = (n_tok + kToks - 1) / kToks;
+  const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>((192u << 10) / acts_bytes), 1, n_tgroups);
+  uint8_t* scratch = ThreadScratch(panel_bytes + static_cast<uint64_t>(chunk) * acts_bytes);
+  const AmxPanel panel = AmxPanelAt(scratch, nb);
+  auto acts_of = [&](int64_t i) { return AmxActsAt(scratch + panel_bytes + static_cast<uint64_t>(i) * acts_bytes, nb); };
+  alignas(64) float out[32 * kToks];
+  Step::Begin();
+  for (int64_t c0 = 0; c0 < n_tgroups; c0 += chunk) {
+    const int64_t c1 = std::min(n_tgroups, c0 + chunk);
+    for (int64_t tg = c0; tg < c1; ++tg) {
+      const int64_t t0 = tg * kToks;
+      const int n_t = static_cast<int>(std::min<int64_t>(kToks, n_tok - t0));
+      auto block = [&](int n, int64_t sb) {
+        return reinterpret_cast<const BlockQ8K*>(act + static_cast<uint64_t>(t0 + n) * act_row_bytes) + sb;
+      };
+      const AmxActs xa = acts_of(tg - c0);
+      amx_tile::PackActs(
+          8 * nb, n_t, [&](int n, int64_t s) { return block(n, s / 8)->qs + 32 * (s % 8); },
+          [&](int n, int64_t s) { return block(n, s / 8)->d; }, xa.codes);
+      for (int64_t b = 0; b < nb; ++b) {
+        for (int p = 0; p < 4; ++p) {
+          for (int n = 0; n < kToks; ++n) {
+            int32_t pair = 0;
+            if (n < n_t) {
+              const int16_t* bsums = block(n, b)->bsums;
+              pair = PairOf16(bsums[4 * p] + bsums[4 * p + 1], bsums[4 * p + 2] + bsums[4 * p + 3]);
+            }
+            xa.bs[(4 * b + p) * kToks + n] = pair;
+          }
+        }
+      }
+    }
+    for (int64_t pg = g0; pg < g1; pg += 4) {
+      const int n_g = static_cast<int>(std::min<int64_t>(4, g1 - pg));
+      UnpackAmxPanel(packed, group_bytes, pg, n_g, nb, panel);
+      for (int64_t tg = c0; tg < c1; ++tg) {
+        AmxTile<Step>(panel, acts_of(tg - c0), nb, out);
+        const int64_t n_t = std::min<int64_t>(kToks, n_tok - tg * kToks);
+        for (int64_t t = 0; t < n_t; ++t) {
+          float* yt = y + (tg * kToks + t) * ldy + 8 * pg;
+          for (int r = 0; r < 8 * n_g; ++r) yt[r] = out[kToks * r + t];
+        }
+      }
+    }
+  }
+  Step::End();
+}
+
 #endif  // EMBER_REPACK_AVX2
 
 }  // namespace
 
 namespace q4kx8 {
+
+bool UsesAmx(int64_t n_tok, Isa isa) {
+  return n_tok - n_tok % 4 >= amx_tile::kToks && (isa >= Isa::kAmx || AmxModelForTests());
+}
+
 
 void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
                   uint8_t* dst) {
@@ -353,6 +555,20 @@ void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t 
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
 #if defined(EMBER_REPACK_AVX2)
+  if (UsesAmx(n_tok, isa)) {
+    // The whole tiles of 4 tokens in the batch order on AMX, the last n_tok % 4 tokens (decode
+    // order) by the AVX2 / VNNI kernels below.
+    const int64_t n_tiled = n_tok - n_tok % 4;
+    if (AmxModelForTests()) {
+      GroupsAmx<amx_tile::AmxInt8Model>(packed, n_in, g0, g1, act, act_row_bytes, n_tiled, y, ldy);
+    } else {
+      GroupsAmx<amx_tile::AmxInt8>(packed, n_in, g0, g1, act, act_row_bytes, n_tiled, y, ldy);
+    }
+    if (n_tiled == n_tok) return;
+    act += static_cast<uint64_t>(n_tiled) * act_row_bytes;
+    y += n_tiled * ldy;
+    n_tok -= n_tiled;
+  }
   if (VnniModelForTests()) {
     return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   }
