@@ -145,7 +145,7 @@ for r in "${runs[@]}"; do
   [ -n "$cmp" ] && extra+=(--compare-cpu)
   "$ember" gpu-bench -m "$f" -p 512 -n 128 --ngl 99 "${extra[@]}" > "$out/bench-$shape-$type.log" 2>&1
   rc=$?
-  case "$shape-$type" in tinyllama-q4_0|tinyllama-q8_0) cpu_vnni_compare "$f" "$shape-$type" ;; esac
+  case "$shape-$type" in tinyllama-q4_0|tinyllama-q4_k_m|tinyllama-q8_0) cpu_vnni_compare "$f" "$shape-$type" ;; esac
   line="$(grep '^RESULT' "$out/bench-$shape-$type.log" | tail -1)"
   [ -n "$line" ] && echo "$shape $type $line" >> "$out/results.txt"
   say "$shape $type: rc=$rc $(echo "${line:-no result}" | cut -c1-200) ($(( $(date +%s) - ts ))s)"
