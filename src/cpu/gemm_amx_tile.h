@@ -161,14 +161,19 @@ struct AmxInt8Model {
 namespace ember::cpu::amx_tile {
 
 // The instructions. Begin loads the configuration into this thread's tile state; End releases
-// it (so the thread's context switches stop saving 8 KiB of tiles).
+// it (so the thread's context switches stop saving 8 KiB of tiles). GCC's AMX intrinsics are
+// assembly statements that do not tell the compiler they read or write memory, so a memory
+// barrier before the loads and after the stores keeps the panel and activation stores before
+// them and the reads of the sums after them, whatever gets inlined.
 struct AmxInt8 {
   EMBER_AMX_TILE_AMX static void Begin() {
     static const TileConfig config = Config();
+    __asm__ volatile("" ::: "memory");
     _tile_loadconfig(&config);
   }
   EMBER_AMX_TILE_AMX static void End() { _tile_release(); }
   EMBER_AMX_TILE_AMX static void BlockSums(const int8_t* w, const int8_t* x, int32_t* c) {
+    __asm__ volatile("" ::: "memory");
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
@@ -185,6 +190,7 @@ struct AmxInt8 {
     _tile_stored(1, c + 16, 4 * kToks);
     _tile_stored(2, c + 16 * kToks, 4 * kToks);
     _tile_stored(3, c + 16 * kToks + 16, 4 * kToks);
+    __asm__ volatile("" ::: "memory");
   }
 };
 
