@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   std::vector<Isa> isas = {Isa::kScalar};
   if (ember::DetectIsa() >= Isa::kAvx2) isas.push_back(Isa::kAvx2);
   if (ember::DetectIsa() >= Isa::kAvx512) isas.push_back(Isa::kAvx512);  // VNNI prompt tiles
-  if (ember::DetectIsa() >= Isa::kAmx) isas.push_back(Isa::kAmx);  // Q4_0/Q5_0/Q8_0 prompt tiles
+  if (ember::DetectIsa() >= Isa::kAmx) isas.push_back(Isa::kAmx);  // Q4_0/Q5_0/Q8_0/Q4_K prompt tiles
   for (GgmlType t : kTypes) {
     for (Isa isa : isas) {
       const std::string suffix = std::string(ember::GgmlTypeName(t)) + "/" + std::string(ember::IsaName(isa));
