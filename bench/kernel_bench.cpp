@@ -121,6 +121,7 @@ void BM_MatMulRepacked(benchmark::State& state, GgmlType type, Isa isa, int64_t 
 int main(int argc, char** argv) {
   std::vector<Isa> isas = {Isa::kScalar};
   if (ember::DetectIsa() >= Isa::kAvx2) isas.push_back(Isa::kAvx2);
+  if (ember::ClampIsa(Isa::kAvxVnni) == Isa::kAvxVnni) isas.push_back(Isa::kAvxVnni);  // VEX VNNI tiles
   if (ember::DetectIsa() >= Isa::kAvx512) isas.push_back(Isa::kAvx512);  // VNNI prompt tiles
   if (ember::DetectIsa() >= Isa::kAmx) isas.push_back(Isa::kAmx);  // Q4_0/Q5_0/Q8_0/Q4_K prompt tiles
   for (GgmlType t : kTypes) {

@@ -43,12 +43,23 @@ bool AmxUsable() {
 #endif
 }
 
+// AVX-VNNI: CPUID leaf 7 sub-leaf 1, EAX bit 4.
+bool AvxVnni() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) != 0 && (eax & (1u << 4)) != 0;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 std::string_view IsaName(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
+    case Isa::kAvxVnni: return "avxvnni";
     case Isa::kAvx512: return "avx512";
     case Isa::kAmx: return "amx";
   }
@@ -66,6 +77,7 @@ Isa DetectIsa() {
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
   if (avx2 && avx512 && AmxUsable()) return Isa::kAmx;
   if (avx2 && avx512) return Isa::kAvx512;
+  if (avx2 && AvxVnni()) return Isa::kAvxVnni;
   if (avx2) return Isa::kAvx2;
 #endif
   return Isa::kScalar;
@@ -73,6 +85,7 @@ Isa DetectIsa() {
 
 Isa ClampIsa(Isa wanted) {
   const Isa best = DetectIsa();
+  if (wanted == Isa::kAvxVnni && !AvxVnni()) wanted = Isa::kAvx2;
   return static_cast<int>(wanted) < static_cast<int>(best) ? wanted : best;
 }
 
@@ -82,9 +95,10 @@ Isa SelectIsa() {
   const std::string v = env;
   if (v == "scalar") return ClampIsa(Isa::kScalar);
   if (v == "avx2") return ClampIsa(Isa::kAvx2);
+  if (v == "avxvnni") return ClampIsa(Isa::kAvxVnni);
   if (v == "avx512") return ClampIsa(Isa::kAvx512);
   if (v == "amx") return ClampIsa(Isa::kAmx);
-  Fail("EMBER_CPU_ISA='{}' is not one of scalar, avx2, avx512, amx", v);
+  Fail("EMBER_CPU_ISA='{}' is not one of scalar, avx2, avxvnni, avx512, amx", v);
 }
 
 }  // namespace ember

@@ -56,8 +56,9 @@ void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act
 
 // Weight rows [r0, r1) of w (n_in elements of `type` per row, row_bytes apart) against every
 // packed token: y[t * ldy + r]. Different row ranges may run concurrently. `isa` (HasGemm(type,
-// isa) must hold) picks the variant: at kAvx512 the 32-element formats' tiles form their block
-// integers with AVX-512 VNNI (the same integers, so the same bits as at kAvx2); at kAmx the
+// isa) must hold) picks the variant: at kAvxVnni and kAvx512 the 32-element formats' tiles form
+// their block integers with vpdpbusd (VEX or EVEX; the same integers, so the same bits as at
+// kAvx2); at kAmx the
 // signed formats' default tiles take 32 x 32 tiles of AMX for batches of 32 tokens or more
 // (again the same integers and float steps, so the same bits).
 void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,

@@ -520,6 +520,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
     if (VnniModelForTests()) {
       return RowsWithStep<K, int8_step::VnniModel>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
     }
+    if (isa == Isa::kAvxVnni) return RowsWithStep<K, int8_step::VexVnniDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
     if (isa >= Isa::kAvx512) return RowsWithStep<K, int8_step::VnniDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
   return RowsWithStep<K, int8_step::MaddDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);

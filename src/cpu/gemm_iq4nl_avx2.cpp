@@ -113,6 +113,7 @@ void Rows(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_
           const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
 #if defined(EMBER_GEMM_IQ4NL_AVX2)
   if (VnniModelForTests()) return RowsWithStep<int8_step::VnniModel>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (isa == Isa::kAvxVnni) return RowsWithStep<int8_step::VexVnniDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
   if (isa >= Isa::kAvx512) return RowsWithStep<int8_step::VnniDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
   RowsWithStep<int8_step::MaddDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
 #else

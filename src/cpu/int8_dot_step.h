@@ -8,6 +8,8 @@
 //   no AVX-512 target of its own: the same template, compiled for AVX2, runs either step. The
 //   EVEX form is asked for explicitly ({evex}); the VEX form is AVX-VNNI, which AVX-512 CPUs
 //   before Sapphire Rapids lack.
+// - VexVnniDot, AVX-VNNI: the same vpdpbusd in its VEX form ({vex}), for CPUs with AVX-VNNI and
+//   no AVX-512 (Alder Lake and later client CPUs).
 // - VnniModel: vpdpbusd's definition (Intel SDM: 4 u8 x s8 products added into each int32 lane,
 //   wrapping, no saturation), one lane at a time. Tests run the VNNI tiles with it on CPUs
 //   without VNNI (gemm.h, SetVnniModelForTests) and check it against SIMDe's implementation.
@@ -40,6 +42,17 @@ struct MaddDot {
 struct VnniDot {
   EMBER_STEP_AVX2 static void Add(__m256i& acc, __m256i u, __m256i s, __m256i /*ones*/) {
     __asm__("%{evex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(s));
+  }
+  EMBER_STEP_AVX2 static __m256i Sum(__m256i u, __m256i s, __m256i ones) {
+    __m256i acc = _mm256_setzero_si256();
+    Add(acc, u, s, ones);
+    return acc;
+  }
+};
+
+struct VexVnniDot {
+  EMBER_STEP_AVX2 static void Add(__m256i& acc, __m256i u, __m256i s, __m256i /*ones*/) {
+    __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(s));
   }
   EMBER_STEP_AVX2 static __m256i Sum(__m256i u, __m256i s, __m256i ones) {
     __m256i acc = _mm256_setzero_si256();

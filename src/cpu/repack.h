@@ -49,7 +49,8 @@ void Repack(ThreadPool& pool, RepackLayout l, const uint8_t* src, uint64_t row_b
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) W^T with W repacked in layout l; activations are
 // quantized into `scratch` first (the same quantizer as the row dot products use). `isa` is the
-// backend's (kAvx2 or higher; kAvx512 lets the prompt tiles use VNNI, with the same bits).
+// backend's (kAvx2 or higher; kAvxVnni and kAvx512 let the prompt tiles use VNNI, with the same
+// bits).
 void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int64_t n_out,
                     int64_t n_in, const float* x, int64_t n_tokens, float* y,
                     std::vector<uint8_t>& scratch, Isa isa);

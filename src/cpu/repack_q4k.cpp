@@ -572,6 +572,7 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
   if (VnniModelForTests()) {
     return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   }
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
 #else

@@ -53,7 +53,7 @@ std::vector<int64_t> AwkwardLengths(GgmlType t) {
 
 std::vector<Isa> IsasWithGemm(GgmlType t) {
   std::vector<Isa> v;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512, Isa::kAmx}) {
     if (ClampIsa(isa) == isa && HasGemm(t, isa)) v.push_back(isa);
   }
   return v;
@@ -267,11 +267,12 @@ std::vector<float> TiledRows(GgmlType t, Isa isa, const std::vector<uint8_t>& w,
 // The VNNI step (vpdpbusd) forms the same exact block integers as AVX2's maddubs + madd, so each
 // 32-element format's tile -- the fast signed 8-row one and the exact 4-row one -- gives the
 // same bits with either: checked with the scalar model of vpdpbusd on every AVX2 CPU, and with
-// the instruction itself where the CPU has AVX-512 VNNI. Random Q8_0 bytes include the code
+// the instruction itself where the CPU has AVX-512 VNNI or AVX-VNNI. Random Q8_0 bytes include the code
 // -128 (|q| = 128, the largest unsigned operand).
 TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
   if (ClampIsa(Isa::kAvx2) != Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
   const bool native = ClampIsa(Isa::kAvx512) == Isa::kAvx512;
+  const bool native_vex = ClampIsa(Isa::kAvxVnni) == Isa::kAvxVnni;
   std::mt19937 rng(16);
   for (bool exact : {false, true}) {
     const ExactGemmScope mode(exact);
@@ -288,6 +289,7 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
           got.emplace_back("VNNI model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
         }
         if (native) got.emplace_back("AVX-512 VNNI", TiledRows(t, Isa::kAvx512, w, act, n_in, n_out, n_tok));
+        if (native_vex) got.emplace_back("AVX-VNNI", TiledRows(t, Isa::kAvxVnni, w, act, n_in, n_out, n_tok));
         for (const auto& [name, y] : got) {
           for (size_t i = 0; i < y.size(); ++i) {
             ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want[i]))
@@ -298,7 +300,9 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
       }
     }
   }
-  if (!native) std::printf("note: no AVX-512 VNNI on this CPU; the VNNI tiles ran with the scalar model only\n");
+  if (!native && !native_vex) {
+    std::printf("note: no AVX-512 VNNI or AVX-VNNI on this CPU; the VNNI tiles ran with the scalar model only\n");
+  }
 }
 
 class AmxModelScope {
@@ -426,7 +430,7 @@ TEST(Gemm, MatMulOnPromptBatchesEqualsRowDotsForEveryTiledType) {
     for (float& v : x) v = nd(rng);
     const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
     MatrixRef m{t, n_in, n_out, rb, w.data()};
-    for (Isa isa : {Isa::kScalar, ClampIsa(Isa::kAvx2), ClampIsa(Isa::kAvx512)}) {
+    for (Isa isa : {Isa::kScalar, ClampIsa(Isa::kAvx2), ClampIsa(Isa::kAvxVnni), ClampIsa(Isa::kAvx512)}) {
       std::vector<float> y(static_cast<size_t>(n_out * n_tok));
       std::vector<uint8_t> scratch;
       MatMul(pool, isa, m, x.data(), n_tok, y.data(), scratch);

@@ -113,6 +113,7 @@ std::vector<Variant> Variants() {
   std::vector<Variant> v = {{"avx2", Isa::kAvx2, false, false},
                             {"VNNI model", Isa::kAvx2, true, false},
                             {"AMX model", Isa::kAvx2, false, true}};
+  if (ClampIsa(Isa::kAvxVnni) == Isa::kAvxVnni) v.push_back({"avxvnni", Isa::kAvxVnni, false, false});
   if (ClampIsa(Isa::kAvx512) == Isa::kAvx512) v.push_back({"avx512 (VNNI)", Isa::kAvx512, false, false});
   if (ClampIsa(Isa::kAmx) == Isa::kAmx) v.push_back({"amx", Isa::kAmx, false, false});
   return v;
