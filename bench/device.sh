@@ -29,7 +29,7 @@ budget_left() { [ "$(elapsed)" -lt "${EMBER_DEVICE_BUDGET_S:-420}" ]; }
 
 # 1. The machine. The host CPU's SIMD flags too: the CPU issue's AVX-512 / VNNI / AMX kernels
 # need a machine that has them to be tested on, and the 2-core development VM does not.
-simd="$(grep -o -w -E 'avx2|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|avx512_fp16|amx_tile|amx_int8|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+simd="$(grep -o -w -E 'avx2|avx512f|avx512bw|avx512vl|avx512_vnni|avx_vnni|avx512_bf16|avx512_fp16|amx_tile|amx_int8|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 {
   echo "== uname"; uname -a
   echo "== nvidia-smi"; nvidia-smi 2>&1
