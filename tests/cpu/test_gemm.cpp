@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -264,6 +265,22 @@ std::vector<float> TiledRows(GgmlType t, Isa isa, const std::vector<uint8_t>& w,
   return y;
 }
 
+// Named results of other tile variants for the same inputs as `want` (n_out rows per token).
+using VariantResults = std::vector<std::pair<const char*, std::vector<float>>>;
+
+// Every variant's every result has the bits of `want`; `what` names the case in the failure.
+void ExpectSameBits(const VariantResults& got, const std::vector<float>& want, int64_t n_out,
+                    const std::string& what) {
+  for (const auto& [name, y] : got) {
+    ASSERT_EQ(y.size(), want.size()) << name << " " << what;
+    for (size_t i = 0; i < y.size(); ++i) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want[i]))
+          << name << " " << what << " row " << static_cast<int64_t>(i) % n_out << " token "
+          << static_cast<int64_t>(i) / n_out << ": " << y[i] << " vs AVX2 " << want[i];
+    }
+  }
+}
+
 // The VNNI step (vpdpbusd) forms the same exact block integers as AVX2's maddubs + madd, so each
 // 32-element format's tile -- the fast signed 8-row one and the exact 4-row one -- gives the
 // same bits with either: checked with the scalar model of vpdpbusd on every AVX2 CPU, and with
@@ -283,20 +300,16 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
         const auto w = RandomWeights(rng, t, n_in, n_out);
         const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
         const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
-        std::vector<std::pair<const char*, std::vector<float>>> got;
+        VariantResults got;
         {
           const VnniModelScope model;
           got.emplace_back("VNNI model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
         }
         if (native) got.emplace_back("AVX-512 VNNI", TiledRows(t, Isa::kAvx512, w, act, n_in, n_out, n_tok));
         if (native_vex) got.emplace_back("AVX-VNNI", TiledRows(t, Isa::kAvxVnni, w, act, n_in, n_out, n_tok));
-        for (const auto& [name, y] : got) {
-          for (size_t i = 0; i < y.size(); ++i) {
-            ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want[i]))
-                << name << (exact ? " exact " : " default ") << GgmlTypeName(t) << " n_in=" << n_in << " row "
-                << i % n_out << " token " << i / n_out << ": " << y[i] << " vs AVX2 " << want[i];
-          }
-        }
+        ASSERT_NO_FATAL_FAILURE(ExpectSameBits(
+            got, want, n_out,
+            std::string(exact ? "exact " : "default ") + std::string(GgmlTypeName(t)) + " n_in=" + std::to_string(n_in)));
       }
     }
   }
@@ -330,19 +343,15 @@ TEST(Gemm, AmxTileGivesTheAvx2TileBits) {
       const auto w = RandomWeights(rng, t, n_in, n_out);
       const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
       const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
-      std::vector<std::pair<const char*, std::vector<float>>> got;
+      VariantResults got;
       {
         const AmxModelScope model;
         got.emplace_back("AMX model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
       }
       if (native) got.emplace_back("AMX", TiledRows(t, Isa::kAmx, w, act, n_in, n_out, n_tok));
-      for (const auto& [name, y] : got) {
-        for (size_t i = 0; i < y.size(); ++i) {
-          ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(want[i]))
-              << name << " " << GgmlTypeName(t) << " n_in=" << n_in << " n_tok=" << n_tok << " row "
-              << i % n_out << " token " << i / n_out << ": " << y[i] << " vs AVX2 " << want[i];
-        }
-      }
+      ASSERT_NO_FATAL_FAILURE(ExpectSameBits(
+          got, want, n_out,
+          std::string(GgmlTypeName(t)) + " n_in=" + std::to_string(n_in) + " n_tok=" + std::to_string(n_tok)));
     }
   }
   if (!native) std::printf("note: no usable AMX on this CPU; the AMX tile ran with the scalar model only\n");
