@@ -9,12 +9,8 @@ ChatPrompt::ChatPrompt(const std::string& template_source, const ModelChatInfo& 
       bos_(info.bos_token.value_or("")),
       eos_(info.eos_token.value_or("")) {}
 
-void ChatPrompt::AddUser(const std::string& text) {
-  messages_.push_back({{"role", "user"}, {"content", text}});
-}
-
-void ChatPrompt::AddAssistant(const std::string& text) {
-  messages_.push_back({{"role", "assistant"}, {"content", text}});
+void ChatPrompt::AddMessage(const std::string& role, const std::string& text) {
+  messages_.push_back({{"role", role}, {"content", text}});
 }
 
 void ChatPrompt::PopLast() {

@@ -20,8 +20,10 @@ class ChatPrompt {
   ChatPrompt(const std::string& template_source, const ModelChatInfo& info);
 
   void SetSystem(const std::string& system) { system_ = system; }
-  void AddUser(const std::string& text);
-  void AddAssistant(const std::string& text);
+  void AddUser(const std::string& text) { AddMessage("user", text); }
+  void AddAssistant(const std::string& text) { AddMessage("assistant", text); }
+  // Any role the template knows (the server passes a request's messages as they come).
+  void AddMessage(const std::string& role, const std::string& text);
   // Drops the last message (a user turn whose answer was abandoned).
   void PopLast();
   // Forgets the turns (the system message stays).

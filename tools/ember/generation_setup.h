@@ -16,6 +16,7 @@
 #include "model/cpu_backend.h"
 #include "model/model.h"
 #include "runtime/chat_prompt.h"
+#include "runtime/prompt_tokens.h"
 #include "runtime/session.h"
 #include "sample/sampler.h"
 #include "sample/sampler_flags.h"
@@ -66,12 +67,6 @@ LoadedModel LoadForGeneration(const ModelFlags& flags, bool show_progress);
 // The chat prompt for the model and the flags; nullopt when the model has no template and no
 // flag names one (the caller decides: `run` feeds raw text, `chat` refuses).
 std::optional<ChatPrompt> MakeChatPrompt(const LoadedModel& lm, const TemplateFlags& flags);
-
-// Tokenizes rendered chat text (or raw text) as llama-cli does: special tokens parsed, BOS added
-// when the vocabulary asks for it unless the text already starts with the BOS text or no_bos.
-// `plain`: byte ranges (the users' messages) where special tokens are not parsed.
-std::vector<int32_t> TokenizePrompt(const Tokenizer& tok, const std::string& text, bool no_bos,
-                                    std::span<const Tokenizer::TextRange> plain = {});
 
 // The sampler for the flags: grammar resolved, the vocabulary's pieces and end tokens.
 std::unique_ptr<Sampler> MakeSamplerFor(const LoadedModel& lm, const GenerationFlags& flags);
