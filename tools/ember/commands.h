@@ -22,5 +22,6 @@ void RegisterDoctor(CLI::App& app);
 void RegisterGpuBench(CLI::App& app);
 void RegisterFastSynth(CLI::App& app);
 void RegisterBench(CLI::App& app);
+void RegisterServe(CLI::App& app);
 
 }  // namespace ember::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.footer("Run 'ember COMMAND --help' for the options of one command.");
   ember::cli::RegisterRun(app);
   ember::cli::RegisterChat(app);
+  ember::cli::RegisterServe(app);
   ember::cli::RegisterLogits(app);
   ember::cli::RegisterInspect(app);
   ember::cli::RegisterQuantize(app);
