@@ -318,6 +318,33 @@ TEST_F(ServerCli, BadRequestsGet4xxWithOpenAiErrorsAndTheServerKeepsAnswering) {
   EXPECT_EQ(ok->status, 200) << ok->body;
 }
 
+TEST_F(ServerCli, AClientThatLeavesStopsItsStreamAndTheServerGoesOn) {
+  json body = ChatBody(true);
+  body["messages"] = {{{"role", "user"}, {"content", "Write a long story about a dragon."}}};
+  body["max_tokens"] = 400;
+  body["ignore_eos"] = true;
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/chat/completions";
+  req.body = body.dump();
+  req.set_header("Content-Type", "application/json");
+  int chunks = 0;
+  req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 3; };
+  httplib::Client c = Client(server_->port());
+  auto gone = c.send(req);
+  EXPECT_FALSE(gone);  // the client cancelled
+  // The generation notices at its next token; the log says so, and the next request is answered.
+  bool noticed = false;
+  for (int i = 0; i < 200 && !noticed; ++i) {
+    noticed = server_->log().find("client gone") != std::string::npos;
+    if (!noticed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(noticed) << server_->log();
+  auto health = Client(server_->port()).Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
 TEST_F(ServerCli, ATakenPortIsAClearErrorNotASecondListener) {
   const fs::path err = dir_ / "taken.err";
   const std::string cmd = "timeout 120 '" + bin_ + "' serve -m '" + ModelPath() + "' -c 256 -t 1 --port " +
