@@ -60,11 +60,13 @@ std::string MessageContent(const json& message, size_t index) {
   if (!c->is_array()) Invalid(fmt::format("messages[{}].content must be a string or an array of parts", index));
   std::string text;
   for (const json& part : *c) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+    const json* type = part.is_object() ? Field(part, "type") : nullptr;
+    const json* text_part = part.is_object() ? Field(part, "text") : nullptr;
+    if (type == nullptr || *type != "text" || text_part == nullptr || !text_part->is_string()) {
       Invalid(fmt::format("messages[{}].content: only parts of type \"text\" with a string \"text\" are supported",
                           index));
     }
-    text += part["text"].get<std::string>();
+    text += text_part->get<std::string>();
   }
   return text;
 }
