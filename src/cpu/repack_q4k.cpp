@@ -29,8 +29,8 @@
 // With AVX-512 VNNI (int8_dot_step.h) the prompt tiles form each row's sub-block sum in an int32
 // lane with one vpdpbusd per code vector and token (instead of maddubs + add into int16), and
 // multiply it by the sub-block scale with one 32-bit multiply per sub-block and token (instead of
-// madd): the same exact integers, so the same bits. Decode (GroupsOneToken) keeps the AVX2 step:
-// it is bound by memory, not by these operations.
+// madd): the same exact integers, so the same bits. Decode (GroupsOneToken) takes the same step
+// since 2026-11-29: on Zen 4 it is bound by these operations more than by memory.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -244,11 +244,14 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
 // Decode: kG groups side by side against one token (the activation broadcasts shared, kG weight
 // streams in flight per core, as repack_q4_0.cpp); each group's float steps are Tile<1, false>'s,
 // so the same bits. TinyLlama Q4_K_M tg128 -t 2, idle machine: 4 groups ~36 t/s against ~33
-// with one group at a time, 2 groups ~33.6.
-template <int kG>
+// with one group at a time, 2 groups ~33.6. With VNNI (Dot not MaddDot) a sub-block's sums are
+// int32 from vpdpbusd and its scale is a 32-bit multiply, as in Tile: the same integers.
+template <int kG, class Dot>
 EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* act,
                                float* y) {
+  constexpr bool kInt32Sums = !std::is_same_v<Dot, int8_step::MaddDot>;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);  // the VNNI steps ignore it
   __m256 acc[kG], acc_min[kG];
   for (int g = 0; g < kG; ++g) acc[g] = acc_min[g] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -268,13 +271,18 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
         for (int g = 0; g < kG; ++g) {
           const uint8_t* codes = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
           const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
-          s[g] = _mm256_add_epi16(s[g], _mm256_maddubs_epi16(_mm256_and_si256(raw, m4), av));
+          if constexpr (kInt32Sums) {
+            Dot::Add(s[g], _mm256_and_si256(raw, m4), av, ones);
+          } else {
+            s[g] = _mm256_add_epi16(s[g], _mm256_maddubs_epi16(_mm256_and_si256(raw, m4), av));
+          }
         }
       }
       for (int g = 0; g < kG; ++g) {
         const uint8_t* blk = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
-        lo_part[g] = _mm256_madd_epi16(s[g], _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8)));
+        lo_part[g] = kInt32Sums ? _mm256_mullo_epi32(s[g], _mm256_cvtepu8_epi32(sc8))
+                                : _mm256_madd_epi16(s[g], _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8)));
         s[g] = _mm256_setzero_si256();
       }
       for (int v = 0; v < 8; ++v) {
@@ -282,7 +290,12 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
         for (int g = 0; g < kG; ++g) {
           const uint8_t* codes = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
           const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
-          s[g] = _mm256_add_epi16(s[g], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), av));
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+          if constexpr (kInt32Sums) {
+            Dot::Add(s[g], hi, av, ones);
+          } else {
+            s[g] = _mm256_add_epi16(s[g], _mm256_maddubs_epi16(hi, av));
+          }
         }
       }
       for (int g = 0; g < kG; ++g) {
@@ -290,7 +303,9 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
         const __m256i mins = _mm256_cvtepu8_epi16(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kMinsAt + 16 * p)));
-        const __m256i ip = _mm256_add_epi32(lo_part[g], _mm256_madd_epi16(s[g], _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sc8, sc8))));
+        const __m256i hi_part = kInt32Sums ? _mm256_mullo_epi32(s[g], _mm256_cvtepu8_epi32(_mm_srli_si128(sc8, 8)))
+                                           : _mm256_madd_epi16(s[g], _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sc8, sc8)));
+        const __m256i ip = _mm256_add_epi32(lo_part[g], hi_part);
         isum[g] = _mm256_add_epi32(isum[g], ip);
         imin[g] = _mm256_add_epi32(imin[g], _mm256_madd_epi16(mins, _mm256_set1_epi32(bsum_pairs[p])));
       }
@@ -319,9 +334,9 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
   if (n_tok == 1) {
     int64_t g = g0;
-    for (; g + 4 <= g1; g += 4) GroupsOneToken<4>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
-    for (; g + 2 <= g1; g += 2) GroupsOneToken<2>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
-    for (; g < g1; ++g) GroupsOneToken<1>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+    for (; g + 4 <= g1; g += 4) GroupsOneToken<4, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+    for (; g + 2 <= g1; g += 2) GroupsOneToken<2, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+    for (; g < g1; ++g) GroupsOneToken<1, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
     return;
   }
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
