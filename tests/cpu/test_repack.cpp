@@ -132,7 +132,7 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
     // reach each); tokens: decode, under a tile, tiles + remainder, and a
     // batch long enough to span several token chunks (192 KiB of activations each); for the AMX
     // tile (32 rows = 4 groups, 32 tokens), full and partial panels and token groups.
-    const Shape shapes[] = {{256, 8, 1},  {256, 48, 1},  {512, 72, 1},   {256, 24, 3},
+    const Shape shapes[] = {{256, 8, 1},  {256, 48, 1},  {512, 72, 1},   {512, 136, 1},  {256, 24, 3},
                             {768, 40, 4}, {512, 16, 9},  {2816, 64, 7},  {256, 8, 902},
                             {512, 72, 40}, {2816, 64, 33}, {256, 96, 200}};
     for (const LayoutCase& c : kCases) {
