@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include "chat/model_template.h"
+#include "runtime/chat_prompt.h"
 #include "runtime/session.h"
 #include "server/api_request.h"
 #include "tokenizer/tokenizer.h"
@@ -26,8 +26,11 @@ struct ServerModel {
   Session* session = nullptr;
   int32_t n_vocab = 0;
   std::string name;                            // the model id /v1/models reports
-  std::optional<std::string> template_source;  // the chat template; none: chat requests get 400
-  ModelChatInfo chat_info;                     // BOS/EOS texts for the template
+  // The chat template, compiled once (runtime/chat_prompt.h); each chat request renders a copy,
+  // which shares the compiled template. None: chat requests get a 400 that says why, with
+  // chat_error when a template was given but does not compile.
+  std::optional<ChatPrompt> chat_prompt;
+  std::string chat_error;
 };
 
 struct ServerOptions {

@@ -356,6 +356,23 @@ TEST_F(ServerCli, ATakenPortIsAClearErrorNotASecondListener) {
       << ReadAll(err);
 }
 
+TEST_F(ServerCli, AChatTemplateFileThatDoesNotCompileIsAnErrorAtStart) {
+  // The template is compiled once at start-up (and copied per request), so a broken one named by
+  // a flag ends ember serve at once instead of failing every chat request.
+  const fs::path tmpl = dir_ / "broken.jinja";
+  {
+    std::ofstream out(tmpl);
+    out << "{% for m in messages %}{{ m.content }}";  // no endfor
+  }
+  const fs::path err = dir_ / "broken.err";
+  const std::string cmd = "timeout 120 '" + bin_ + "' serve -m '" + ModelPath() + "' -c 256 -t 1 --port 0 " +
+                          "--chat-template-file '" + tmpl.string() + "' >/dev/null 2>'" + err.string() + "'";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << ReadAll(err);
+  EXPECT_NE(ReadAll(err).find("endfor"), std::string::npos) << ReadAll(err);
+}
+
 TEST_F(ServerCli, AnApiKeyGuardsTheApiButNotHealth) {
   ServeProcess keyed(bin_, {"-t", "2", "--api-key", "sekrit", "-a", "smol"}, dir_ / "keyed.log");
   ASSERT_GT(keyed.port(), 0) << keyed.log();

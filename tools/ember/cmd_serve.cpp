@@ -94,18 +94,23 @@ class StopOnSignal {
 void Serve(const ServeOptions& o) {
   StopOnSignal stopper;
   LoadedModel lm = LoadForGeneration(o.load, /*show_progress=*/true);
-  const ModelChatInfo info = ReadModelChatInfo(lm.model->file());
   server::ServerModel sm;
   sm.tokenizer = lm.tokenizer.get();
   sm.session = lm.session.get();
   sm.n_vocab = static_cast<int32_t>(lm.model->config().n_vocab);
   sm.name = o.alias.empty() ? std::filesystem::path(lm.path).filename().string() : o.alias;
-  sm.chat_info = info;
-  if (info.chat_template || !o.chat_template.empty() || !o.chat_template_file.empty()) {
-    sm.template_source = ChooseTemplate(&info, lm.path, o.chat_template, o.chat_template_file).source;
-  } else {
-    std::fprintf(stderr, "ember serve: %s has no chat template: /v1/chat/completions will refuse requests "
-                         "(name one with --chat-template); /v1/completions works\n", lm.path.c_str());
+  // A template named by a flag must work (an error ends ember serve); the model's own may fail
+  // to compile, and then only chat requests are refused.
+  try {
+    sm.chat_prompt = MakeChatPrompt(lm, TemplateFlags{"", o.chat_template, o.chat_template_file});
+  } catch (const Error& e) {
+    if (!o.chat_template.empty() || !o.chat_template_file.empty()) throw;
+    sm.chat_error = e.what();
+  }
+  if (!sm.chat_prompt) {
+    std::fprintf(stderr, "ember serve: %s: %s: /v1/chat/completions will refuse requests (name a template "
+                         "with --chat-template); /v1/completions works\n",
+                 lm.path.c_str(), sm.chat_error.empty() ? "no chat template" : sm.chat_error.c_str());
   }
   server::ServerOptions so;
   so.host = o.host;
