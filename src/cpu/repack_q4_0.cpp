@@ -137,8 +137,8 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
 // 3); on Zen 4, 8 groups 46.3 against 43.2 t/s for 4 (7 alternating runs, 5 won), so 8.
 // Each group's float steps are Tile<1>'s (same bits). With VNNI (Dot not MaddDot) each group's
 // integer is 8 vpdpbusd in two chains that start at minus the offset, instead of 8 maddubs, 8
-// 16-bit adds, a madd and a subtract: on Zen 4 decode is bound by these operations, not by
-// memory (2026-11-29: TinyLlama Q4_0 tg at 23 GB/s of weights against a measured 31-33).
+// 16-bit adds, a madd and a subtract. On Zen 4 one thread's decode is bound by these operations
+// (TinyLlama Q4_0 tg -t 1: 28.1 against 25.6 t/s, 2026-11-29); at -t 2 the gain is in the noise.
 template <int kG, class Dot>
 EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* act,
                                float* y) {

@@ -106,6 +106,17 @@ EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// s += the products of 32 codes (unsigned) with 32 activation bytes, 4 per lane: AVX2 into
+// int16 lanes (maddubs + add), VNNI into int32 lanes (one vpdpbusd).
+template <class Dot>
+EMBER_AVX2 inline void AddCodeProducts(__m256i& s, __m256i codes, __m256i act) {
+  if constexpr (std::is_same_v<Dot, int8_step::MaddDot>) {
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(codes, act));
+  } else {
+    Dot::Add(s, codes, act, _mm256_set1_epi16(1));  // the VNNI steps ignore the last operand
+  }
+}
+
 // VNNI: one sub-block's sums (its 8 code vectors, the low nibbles or the high ones, against
 // each of kT tokens) in int32 lanes. vpdpbusd adds into its own accumulator, so one chain per
 // token left the tile waiting on its latency (Zen 4, 2026-11-29: 125 GFLOP/s against the AVX2
@@ -115,7 +126,6 @@ EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
 template <int kT, bool kHigh, class Dot>
 EMBER_AVX2 inline void Int32SubBlockSums(const uint8_t* codes, const BlockQ8K* const* a, int p, __m256i* s) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i ones = _mm256_set1_epi16(1);  // the VNNI steps ignore it
   __m256i s_odd[kT];
   for (int t = 0; t < kT; ++t) s[t] = s_odd[t] = _mm256_setzero_si256();
   for (int v = 0; v < 8; v += 2) {
@@ -129,8 +139,8 @@ EMBER_AVX2 inline void Int32SubBlockSums(const uint8_t* codes, const BlockQ8K* c
     c1 = _mm256_and_si256(c1, m4);
     for (int t = 0; t < kT; ++t) {
       const int8_t* q = a[t]->qs + 64 * p + (kHigh ? 32 : 0) + 4 * v;
-      Dot::Add(s[t], c0, Broadcast4(q), ones);
-      Dot::Add(s_odd[t], c1, Broadcast4(q + 4), ones);
+      AddCodeProducts<Dot>(s[t], c0, Broadcast4(q));
+      AddCodeProducts<Dot>(s_odd[t], c1, Broadcast4(q + 4));
     }
   }
   for (int t = 0; t < kT; ++t) s[t] = _mm256_add_epi32(s[t], s_odd[t]);
@@ -245,14 +255,14 @@ EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act, f
 // streams in flight per core, as repack_q4_0.cpp); each group's float steps are Tile<1, false>'s,
 // so the same bits. TinyLlama Q4_K_M tg128 -t 2, idle machine: 4 groups ~36 t/s against ~33
 // with one group at a time, 2 groups ~33.6 (Zen 3). On Zen 4 (tg64, alternating runs) 8 groups
-// 45.8 against 41.5 t/s for 4 at -t 2, 27.4 against 24.3 at -t 1; 2 groups 35.1. With VNNI (Dot not MaddDot) a sub-block's sums are
-// int32 from vpdpbusd and its scale is a 32-bit multiply, as in Tile: the same integers.
+// 45.8 against 41.5 t/s for 4 at -t 2, 27.4 against 24.3 at -t 1; 2 groups 35.1. With VNNI (Dot
+// not MaddDot) a sub-block's sums are int32 from vpdpbusd and its scale is a 32-bit multiply, as
+// in Tile: the same integers.
 template <int kG, class Dot>
 EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* act,
                                float* y) {
   constexpr bool kInt32Sums = !std::is_same_v<Dot, int8_step::MaddDot>;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i ones = _mm256_set1_epi16(1);  // the VNNI steps ignore it
   __m256 acc[kG], acc_min[kG];
   for (int g = 0; g < kG; ++g) acc[g] = acc_min[g] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -272,11 +282,7 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
         for (int g = 0; g < kG; ++g) {
           const uint8_t* codes = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
           const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
-          if constexpr (kInt32Sums) {
-            Dot::Add(s[g], _mm256_and_si256(raw, m4), av, ones);
-          } else {
-            s[g] = _mm256_add_epi16(s[g], _mm256_maddubs_epi16(_mm256_and_si256(raw, m4), av));
-          }
+          AddCodeProducts<Dot>(s[g], _mm256_and_si256(raw, m4), av);
         }
       }
       for (int g = 0; g < kG; ++g) {
@@ -291,12 +297,7 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
         for (int g = 0; g < kG; ++g) {
           const uint8_t* codes = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
           const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
-          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-          if constexpr (kInt32Sums) {
-            Dot::Add(s[g], hi, av, ones);
-          } else {
-            s[g] = _mm256_add_epi16(s[g], _mm256_maddubs_epi16(hi, av));
-          }
+          AddCodeProducts<Dot>(s[g], _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), av);
         }
       }
       for (int g = 0; g < kG; ++g) {

@@ -128,16 +128,13 @@ struct Server::Impl {
     std::string text = p.request.prompt;
     std::vector<Tokenizer::TextRange> plain;  // the messages: no special-token parsing there
     if (chat) {
-      if (!model.chat_prompt && !model.chat_error.empty()) {
-        throw ApiError(400, "invalid_request_error",
-                       fmt::format("the chat template does not compile ({}): start `ember serve` with "
-                                   "--chat-template NAME or --chat-template-file FILE, or use /v1/completions",
-                                   model.chat_error));
-      }
       if (!model.chat_prompt) {
+        const std::string why = model.chat_error.empty()
+                                    ? "this model has no chat template"
+                                    : fmt::format("the chat template does not compile ({})", model.chat_error);
         throw ApiError(400, "invalid_request_error",
-                       "this model has no chat template: start `ember serve` with --chat-template NAME or "
-                       "--chat-template-file FILE, or use /v1/completions");
+                       why + ": start `ember serve` with --chat-template NAME or --chat-template-file FILE, "
+                             "or use /v1/completions");
       }
       ChatPrompt prompt = *model.chat_prompt;
       for (const ChatMessage& m : p.request.messages) prompt.AddMessage(m.role, m.content);
