@@ -24,6 +24,7 @@
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/gemm_kquant_low.h"
 #include "cpu/gemm_legacy_tile.h"
+#include "cpu/gemm_q6k_tile.h"
 #include "cpu/gemm_signed8_tile.h"
 
 #include <algorithm>
@@ -205,10 +206,29 @@ KPanel KPanelAt(uint8_t* p, int64_t nsb) {
   return kp;
 }
 
+// A Q6_K super-block's 256 codes (0..63, the stored q + 32) in element order: c[k] holds
+// elements 32k..32k+31.
+EMBER_AVX2 inline void DecodeQ6KCodes(const BlockQ6K& x, __m256i* c) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* ql = x.ql + 64 * half;
+    const __m256i qh = Load(x.qh + 32 * half);
+    const __m256i ql0 = Load(ql);
+    const __m256i ql1 = Load(ql + 32);
+    c[4 * half + 0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+    c[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                      _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+    c[4 * half + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                      _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+    c[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                      _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+  }
+}
+
 template <Kind K>
 EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel& p) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i m2 = _mm256_set1_epi8(0x03);
   const __m256i one = _mm256_set1_epi8(1);
   for (int64_t i = 0; i < nsb; ++i) {
     const int64_t slot = i * kRows + r;
@@ -224,21 +244,9 @@ EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel&
     }
     if constexpr (K == Kind::kQ6K) {
       const auto& x = reinterpret_cast<const BlockQ6K*>(row)[i];
-      for (int half = 0; half < 2; ++half) {
-        const uint8_t* ql = x.ql + 64 * half;
-        const __m256i qh = Load(x.qh + 32 * half);
-        const __m256i ql0 = Load(ql);
-        const __m256i ql1 = Load(ql + 32);
-        const __m256i c[4] = {
-            _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-            _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4))};
-        for (int k = 0; k < 4; ++k) StoreA(q + 32 * (4 * half + k), c[k]);
-      }
+      __m256i c[8];
+      DecodeQ6KCodes(x, c);
+      for (int k = 0; k < 8; ++k) StoreA(q + 32 * k, c[k]);
       // Chunk j covers elements 32j..32j+31: scale sc[2j] for its first 16, sc[2j+1] after.
       for (int j = 0; j < 8; ++j) {
         for (int l = 0; l < 8; ++l) {
@@ -401,6 +409,62 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
   }
 }
 
+// Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros, scale 0) into a Q6_K 8-row panel.
+EMBER_AVX2 void UnpackQ6KPanel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
+                               const q6k_tile::Panel& p) {
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i c[8][8];
+    int8_t sc[8][16];
+    alignas(32) float d[8];
+    for (int r = 0; r < 8; ++r) {
+      if (r < n_rows) {
+        const auto& x = reinterpret_cast<const BlockQ6K*>(w + static_cast<uint64_t>(p0 + r) * row_bytes)[b];
+        DecodeQ6KCodes(x, c[r]);
+        std::memcpy(sc[r], x.scales, 16);
+        d[r] = H2F(x.d);
+      } else {
+        for (int k = 0; k < 8; ++k) c[r][k] = _mm256_setzero_si256();
+        std::memset(sc[r], 0, 16);
+        d[r] = 0.0f;
+      }
+    }
+    q6k_tile::StoreSuperBlock(p, b, c, sc, d);
+  }
+}
+
+// The Q6_K 8-row tile's driver: panels of 8 rows, 4 tokens per step (the last step repeats its
+// final token), token chunks of about 384 KiB of codes, as RowsSigned8's.
+template <class Dot>
+EMBER_AVX2 void RowsQ6K8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                         int64_t n_tok, float* y, int64_t ldy) {
+  constexpr int kR = q6k_tile::kRows;
+  constexpr int kT = q6k_tile::kToks;
+  const int64_t nb = a.nb;
+  const int64_t chunk = std::max<int64_t>(8, (384 * 1024 / std::max<int64_t>(1, nb * 256)) / kT * kT);
+  const q6k_tile::Panel tp = q6k_tile::PanelAt(ThreadScratch(q6k_tile::PanelBytes(nb)), nb);
+  alignas(32) float out[kR * kT];
+  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+    const int64_t c1 = std::min(n_tok, c0 + chunk);
+    for (int64_t p0 = r0; p0 < r1; p0 += kR) {
+      const int n_rows = static_cast<int>(std::min<int64_t>(kR, r1 - p0));
+      UnpackQ6KPanel(w, row_bytes, p0, n_rows, nb, tp);
+      for (int64_t t = c0; t < c1; t += kT) {
+        const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
+        q6k_tile::Tile<Dot>(tp, a, ts, out);
+        const int64_t n_t = std::min<int64_t>(kT, c1 - t);
+        for (int i = 0; i < n_t; ++i) {
+          float* yt = y + (t + i) * ldy + p0;
+          if (n_rows == kR) {
+            _mm256_storeu_ps(yt, _mm256_load_ps(out + kR * i));
+          } else {
+            for (int r = 0; r < n_rows; ++r) yt[r] = out[kR * i + r];
+          }
+        }
+      }
+    }
+  }
+}
+
 // Rows [p0, p0 + n_rows) (n_rows <= 32; the rest zeros, scale 0) into a 32-row AMX panel
 // (gemm_amx_tile.h): signed codes, one 32-byte row per (block, row).
 template <Kind K>
@@ -465,6 +529,9 @@ EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes
   if constexpr (IsSigned(K)) {
     if (!ExactGemm()) return RowsSigned8<K, Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
+  if constexpr (K == Kind::kQ6K) {
+    if (!ExactGemm()) return RowsQ6K8<Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+  }
   const int64_t nb = a.nb;
   // About 192 KiB of activation codes per chunk.
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
@@ -503,9 +570,10 @@ EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes
   }
 }
 
-// The integer step for `isa` (int8_dot_step.h). The K-quant tiles here have only the AVX2 one:
+// The integer step for `isa` (int8_dot_step.h). The exact K-quant tile has only the AVX2 one:
 // each 4-byte lane meets a different 16-element sub-block scale in every chunk, so vpdpbusd
-// would replace maddubs + madd by vpdpbusd + a 32-bit multiply and save nothing.
+// would replace maddubs + madd by vpdpbusd + a 32-bit multiply and save nothing. Q6_K's default
+// 8-row tile (gemm_q6k_tile.h) takes VNNI.
 template <Kind K>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
@@ -516,7 +584,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
       if (isa >= Isa::kAmx) return RowsAmx<K, amx_tile::AmxInt8>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
     }
   }
-  if constexpr (!IsK(K)) {
+  if constexpr (!IsK(K) || K == Kind::kQ6K) {
     if (VnniModelForTests()) {
       return RowsWithStep<K, int8_step::VnniModel>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
     }

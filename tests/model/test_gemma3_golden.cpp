@@ -19,7 +19,9 @@
 // (exact prompt kernels, cpu/gemm.h). By default ember's Q8_0 attn_v and Q5_0 matrices take the
 // 8-row tile that rounds once per block, and (measured 2026-11-28) the short prompts are no
 // longer bit-identical either: max |diff| 2.00, mean 0.261, 0 rows bit-identical, 2 top-1 flips,
-// greedy 4 of 7 continuations token-identical -- the same noise, falling differently. Bounds: 3.0 per logit, 2.0 per position's mean,
+// greedy 4 of 7 continuations token-identical -- the same noise, falling differently. With Q6_K's
+// default 8-row tile (2026-11-29, Zen 4): max 2.013, mean 0.2547, 6 top-1 flips at near ties,
+// greedy 5 of 7. Bounds: 3.0 per logit, 2.0 per position's mean,
 // 0.35 overall mean; top-1 may differ only where llama.cpp's gap < 1.0 (about half the largest
 // per-logit difference measured).
 #include <gtest/gtest.h>
