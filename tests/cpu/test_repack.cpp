@@ -131,10 +131,13 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
     // Rows: one group, several, many (decode takes groups 4, 2 and 1 at a time: 6 and 9 groups
     // reach each); tokens: decode, under a tile, tiles + remainder, and a
     // batch long enough to span several token chunks (192 KiB of activations each); for the AMX
-    // tile (32 rows = 4 groups, 32 tokens), full and partial panels and token groups.
+    // tile (32 rows = 4 groups, 32 tokens), full and partial panels and token groups. The prompt
+    // tiles take 2 groups at a time where a task has them: with 3 threads, tasks hold 2 groups
+    // from 48 groups on (49 and 65 groups leave a last task of one).
     const Shape shapes[] = {{256, 8, 1},  {256, 48, 1},  {512, 72, 1},   {512, 136, 1},  {256, 24, 3},
                             {768, 40, 4}, {512, 16, 9},  {2816, 64, 7},  {256, 8, 902},
-                            {512, 72, 40}, {2816, 64, 33}, {256, 96, 200}};
+                            {512, 72, 40}, {2816, 64, 33}, {256, 96, 200}, {256, 392, 9},
+                            {512, 520, 6}};
     for (const LayoutCase& c : kCases) {
       const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
       for (const Shape& s : shapes) {
