@@ -146,14 +146,19 @@ EMBER_AVX2 void UnpackLegacyRow(const uint8_t* row, int64_t nb, int r, const leg
 // Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros) into an 8-row panel of the fast signed
 // tile (gemm_signed8_tile.h).
 // Q4_0 and Q5_0 take the offset tile (unsigned codes q + 8 / q + 16; padding rows get scale 0
-// and are never written out); Q8_0 the sign-trick one.
-template <Kind K>
-constexpr int OffsetShift() { return K == Kind::kQ4_0 ? 3 : K == Kind::kQ5_0 ? 4 : 0; }
+// and are never written out); Q8_0 the sign-trick one with AVX2, and with VNNI the offset tile
+// with q + 128 (0..255: vpdpbusd takes any unsigned byte, where maddubs's 16-bit pair sums would
+// saturate), one vpdpbusd per step and token instead of a sign and a vpdpbusd.
+template <Kind K, class Dot>
+constexpr int OffsetShift() {
+  if constexpr (K == Kind::kQ8_0) return std::is_same_v<Dot, int8_step::MaddDot> ? 0 : 7;
+  return K == Kind::kQ4_0 ? 3 : K == Kind::kQ5_0 ? 4 : 0;
+}
 
-template <Kind K>
+template <Kind K, class Dot>
 EMBER_AVX2 void UnpackSigned8Panel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
                                    const signed8_tile::Panel& p) {
-  constexpr int kShift = OffsetShift<K>();
+  constexpr int kShift = OffsetShift<K, Dot>();
   for (int64_t b = 0; b < nb; ++b) {
     __m256i c[8];
     alignas(32) float d[8];
@@ -387,11 +392,11 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
     const int64_t c1 = std::min(n_tok, c0 + chunk);
     for (int64_t p0 = r0; p0 < r1; p0 += kR) {
       const int n_rows = static_cast<int>(std::min<int64_t>(kR, r1 - p0));
-      UnpackSigned8Panel<K>(w, row_bytes, p0, n_rows, nb, sp);
+      UnpackSigned8Panel<K, Dot>(w, row_bytes, p0, n_rows, nb, sp);
       for (int64_t t = c0; t < c1; t += kT) {
         const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
-        if constexpr (OffsetShift<K>() != 0) {
-          signed8_tile::OffsetTile<Dot, OffsetShift<K>()>(sp, a, ts, out);
+        if constexpr (OffsetShift<K, Dot>() != 0) {
+          signed8_tile::OffsetTile<Dot, OffsetShift<K, Dot>()>(sp, a, ts, out);
         } else {
           signed8_tile::Tile<Dot>(sp, a, ts, out);
         }

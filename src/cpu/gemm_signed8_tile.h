@@ -152,6 +152,8 @@ EMBER_TILE8_AVX2 __attribute__((noinline)) inline void Tile(const Panel& p, cons
 template <class Dot, int kShift>
 EMBER_TILE8_AVX2 __attribute__((noinline)) inline void OffsetTile(const Panel& p, const GemmActs& a,
                                                                   const int64_t* t, float* out) {
+  // Q8_0's offset codes (q + 128, kShift 7) would saturate maddubs: VNNI steps only.
+  static_assert(kShift != 7 || !std::is_same_v<Dot, int8_step::MaddDot>);
   constexpr int kGroup = kShift == 3 ? 8 : 4;  // maddubs results summed in int16 (see above)
   const int64_t nb = a.nb;
   const int8_t* y0 = a.qs + t[0] * nb * 32;

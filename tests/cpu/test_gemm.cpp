@@ -414,16 +414,20 @@ TEST(Gemm, AmxTileConfigurationFitsEveryProductItIssues) {
 
 // The offset tile (Q4_0, Q5_0) adds maddubs results in 16 bits; at the largest codes (u = 15 or
 // 31 everywhere) and activations (+-127 everywhere) its sums are at their largest and must still
-// be the row dots' to rounding (a saturated sum would be off by thousands).
+// be the row dots' to rounding (a saturated sum would be off by thousands). Q8_0 takes the
+// offset tile with VNNI only (u = q + 128, 0..255): codes 127 and -128 in turn, by rows.
 TEST(Gemm, OffsetTileHoldsAtTheLargestCodesAndActivations) {
   if (ClampIsa(Isa::kAvx2) != Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
   const ExactGemmScope fast(false);
   const int64_t n_in = 256, n_out = 8, n_tok = 4;
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0}) {
     const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
     const uint64_t bb = TraitsOf(t).bytes_per_block;
     std::vector<uint8_t> w(rb * n_out, 0xFF);  // every nibble and high bit set: code 7 / 15
-    for (uint64_t off = 0; off < w.size(); off += bb) SetHalf(w.data() + off, 0.01f);
+    for (uint64_t off = 0; off < w.size(); off += bb) {
+      SetHalf(w.data() + off, 0.01f);
+      if (t == GgmlType::Q8_0) std::memset(w.data() + off + 2, (off / rb) % 2 == 0 ? 0x7F : 0x80, 32);
+    }
     const DotKernel& k = GetDotKernel(t, Isa::kAvx2);
     const uint64_t ab = ActRowBytes(k, n_in);
     std::vector<uint8_t> act(ab * n_tok);
