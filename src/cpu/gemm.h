@@ -9,9 +9,9 @@
 // float operations (one multiply-add per block into 8 lanes, the same lane sums at the end) are
 // the same ones in the same order, which are also llama.cpp's -- with two exceptions: the signed
 // 32-element formats (Q4_0, Q5_0, Q8_0) use a faster 8-row tile (gemm_signed8_tile.h) that sums
-// each block in integers and rounds once per block, and Q6_K one (gemm_q6k_tile.h) that rounds
-// once per super-block, so their prompt results differ from the row dots (and from llama.cpp)
-// in the last bits. ExactGemm() (EMBER_EXACT_GEMM=1, or
+// each block in integers and rounds once per block, and Q6_K and Q5_K ones
+// (gemm_kquant8_tile.h) that round once per super-block, so their prompt results differ from
+// the row dots (and from llama.cpp) in the last bits. ExactGemm() (EMBER_EXACT_GEMM=1, or
 // SetExactGemm(true)) keeps those on the exact tile too, for bit-for-bit comparisons.
 #pragma once
 

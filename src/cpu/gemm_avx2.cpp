@@ -24,7 +24,7 @@
 #include "cpu/gemm_iq4nl.h"
 #include "cpu/gemm_kquant_low.h"
 #include "cpu/gemm_legacy_tile.h"
-#include "cpu/gemm_q6k_tile.h"
+#include "cpu/gemm_kquant8_tile.h"
 #include "cpu/gemm_signed8_tile.h"
 
 #include <algorithm>
@@ -175,7 +175,7 @@ EMBER_AVX2 void UnpackSigned8Panel(const uint8_t* w, uint64_t row_bytes, int64_t
 
 // acc += x (int32 lanes) in acc's own register: GCC otherwise adds into a new register and copies
 // it back every step, one more live register per accumulator, and spilled one of the K tile's 8.
-EMBER_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(x)); }
+EMBER_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+v"(acc) : "v"(x)); }
 
 // ---------------------------------------------------------------------------------------------
 // K-quants (256-element super-blocks of 8 sub-blocks of 32).
@@ -231,10 +231,29 @@ EMBER_AVX2 inline void DecodeQ6KCodes(const BlockQ6K& x, __m256i* c) {
   }
 }
 
-template <Kind K>
-EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel& p) {
+// A Q4_K or Q5_K super-block's 256 codes (0..15, 0..31) in element order: c[k] holds elements
+// 32k..32k+31 (the low nibbles of qs[32j..32j+31] are elements 64j.., the high ones 64j+32..).
+template <Kind K, class Block>
+EMBER_AVX2 inline void DecodeQ45KCodes(const Block& x, __m256i* c) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i one = _mm256_set1_epi8(1);
+  __m256i qh = _mm256_setzero_si256();
+  if constexpr (K == Kind::kQ5K) qh = Load(x.qh);
+  for (int j = 0; j < 4; ++j) {
+    const __m256i v = Load(x.qs + 32 * j);
+    __m256i lo = _mm256_and_si256(v, m4);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    if constexpr (K == Kind::kQ5K) {
+      lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4));
+      hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4));
+    }
+    c[2 * j] = lo;
+    c[2 * j + 1] = hi;
+  }
+}
+
+template <Kind K>
+EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel& p) {
   for (int64_t i = 0; i < nsb; ++i) {
     const int64_t slot = i * kRows + r;
     uint8_t* q = p.q + slot * 256;
@@ -266,19 +285,9 @@ EMBER_AVX2 void UnpackKRow(const uint8_t* row, int64_t nsb, int r, const KPanel&
       const auto& x = reinterpret_cast<const Block*>(row)[i];
       uint8_t s[8], m[8];
       UnpackScalesMinsK4(x.scales, s, m);
-      __m256i qh = _mm256_setzero_si256();
-      if constexpr (K == Kind::kQ5K) qh = Load(x.qh);
-      for (int c = 0; c < 4; ++c) {
-        const __m256i v = Load(x.qs + 32 * c);
-        __m256i lo = _mm256_and_si256(v, m4);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-        if constexpr (K == Kind::kQ5K) {
-          lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
-          hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
-        }
-        StoreA(q + 64 * c, lo);
-        StoreA(q + 64 * c + 32, hi);
-      }
+      __m256i c[8];
+      DecodeQ45KCodes<K>(x, c);
+      for (int k = 0; k < 8; ++k) StoreA(q + 32 * k, c[k]);
       for (int j = 0; j < 8; ++j) {
         for (int l = 0; l < 16; ++l) sc[16 * j + l] = s[j];
         p.mn[slot * 8 + j] = m[j];
@@ -414,48 +423,67 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
   }
 }
 
-// Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros, scale 0) into a Q6_K 8-row panel.
-EMBER_AVX2 void UnpackQ6KPanel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
-                               const q6k_tile::Panel& p) {
+// Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros, scale 0) into a Q6_K or Q5_K 8-row panel
+// (gemm_kquant8_tile.h).
+template <Kind K>
+EMBER_AVX2 void UnpackKQuant8Panel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
+                                   const kquant8_tile::Panel& p) {
   for (int64_t b = 0; b < nb; ++b) {
     __m256i c[8][8];
-    int8_t sc[8][16];
-    alignas(32) float d[8];
+    alignas(32) float d[8], dmin[8];
+    int8_t sc6[8][16];
+    uint8_t sc5[8][8], mn5[8][8];
     for (int r = 0; r < 8; ++r) {
-      if (r < n_rows) {
-        const auto& x = reinterpret_cast<const BlockQ6K*>(w + static_cast<uint64_t>(p0 + r) * row_bytes)[b];
+      d[r] = dmin[r] = 0.0f;
+      if (r >= n_rows) {
+        for (int k = 0; k < 8; ++k) c[r][k] = _mm256_setzero_si256();
+        std::memset(sc6[r], 0, 16);
+        std::memset(sc5[r], 0, 8);
+        std::memset(mn5[r], 0, 8);
+        continue;
+      }
+      const uint8_t* row = w + static_cast<uint64_t>(p0 + r) * row_bytes;
+      if constexpr (K == Kind::kQ6K) {
+        const auto& x = reinterpret_cast<const BlockQ6K*>(row)[b];
         DecodeQ6KCodes(x, c[r]);
-        std::memcpy(sc[r], x.scales, 16);
+        std::memcpy(sc6[r], x.scales, 16);
         d[r] = H2F(x.d);
       } else {
-        for (int k = 0; k < 8; ++k) c[r][k] = _mm256_setzero_si256();
-        std::memset(sc[r], 0, 16);
-        d[r] = 0.0f;
+        const auto& x = reinterpret_cast<const BlockQ5K*>(row)[b];
+        DecodeQ45KCodes<K>(x, c[r]);
+        UnpackScalesMinsK4(x.scales, sc5[r], mn5[r]);
+        d[r] = H2F(x.d);
+        dmin[r] = H2F(x.dmin);
       }
     }
-    q6k_tile::StoreSuperBlock(p, b, c, sc, d);
+    kquant8_tile::StoreCodes(p, b, c);
+    if constexpr (K == Kind::kQ6K) {
+      kquant8_tile::StoreQ6KScales(p, b, sc6, d);
+    } else {
+      kquant8_tile::StoreQ5KScales(p, b, sc5, mn5, d, dmin);
+    }
   }
 }
 
-// The Q6_K 8-row tile's driver: panels of 8 rows, 4 tokens per step (the last step repeats its
-// final token), token chunks of about 384 KiB of codes, as RowsSigned8's.
-template <class Dot>
-EMBER_AVX2 void RowsQ6K8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-                         int64_t n_tok, float* y, int64_t ldy) {
-  constexpr int kR = q6k_tile::kRows;
-  constexpr int kT = q6k_tile::kToks;
+// The K-quant 8-row tile's driver (Q6_K, Q5_K): panels of 8 rows, 4 tokens per step (the last
+// step repeats its final token), token chunks of about 384 KiB of codes, as RowsSigned8's.
+template <Kind K, class Dot>
+EMBER_AVX2 void RowsKQuant8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                            int64_t n_tok, float* y, int64_t ldy) {
+  constexpr int kR = kquant8_tile::kRows;
+  constexpr int kT = kquant8_tile::kToks;
   const int64_t nb = a.nb;
   const int64_t chunk = std::max<int64_t>(8, (384 * 1024 / std::max<int64_t>(1, nb * 256)) / kT * kT);
-  const q6k_tile::Panel tp = q6k_tile::PanelAt(ThreadScratch(q6k_tile::PanelBytes(nb)), nb);
+  const kquant8_tile::Panel tp = kquant8_tile::PanelAt(ThreadScratch(kquant8_tile::PanelBytes(nb)), nb);
   alignas(32) float out[kR * kT];
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = std::min(n_tok, c0 + chunk);
     for (int64_t p0 = r0; p0 < r1; p0 += kR) {
       const int n_rows = static_cast<int>(std::min<int64_t>(kR, r1 - p0));
-      UnpackQ6KPanel(w, row_bytes, p0, n_rows, nb, tp);
+      UnpackKQuant8Panel<K>(w, row_bytes, p0, n_rows, nb, tp);
       for (int64_t t = c0; t < c1; t += kT) {
         const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
-        q6k_tile::Tile<Dot>(tp, a, ts, out);
+        kquant8_tile::Tile<Dot, K == Kind::kQ5K>(tp, a, ts, out);
         const int64_t n_t = std::min<int64_t>(kT, c1 - t);
         for (int i = 0; i < n_t; ++i) {
           float* yt = y + (t + i) * ldy + p0;
@@ -534,8 +562,8 @@ EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes
   if constexpr (IsSigned(K)) {
     if (!ExactGemm()) return RowsSigned8<K, Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
-  if constexpr (K == Kind::kQ6K) {
-    if (!ExactGemm()) return RowsQ6K8<Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+  if constexpr (K == Kind::kQ6K || K == Kind::kQ5K) {
+    if (!ExactGemm()) return RowsKQuant8<K, Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
   const int64_t nb = a.nb;
   // About 192 KiB of activation codes per chunk.
@@ -577,8 +605,8 @@ EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes
 
 // The integer step for `isa` (int8_dot_step.h). The exact K-quant tile has only the AVX2 one:
 // each 4-byte lane meets a different 16-element sub-block scale in every chunk, so vpdpbusd
-// would replace maddubs + madd by vpdpbusd + a 32-bit multiply and save nothing. Q6_K's default
-// 8-row tile (gemm_q6k_tile.h) takes VNNI.
+// would replace maddubs + madd by vpdpbusd + a 32-bit multiply and save nothing. The default
+// 8-row tiles of Q6_K and Q5_K (gemm_kquant8_tile.h) take VNNI.
 template <Kind K>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
@@ -589,7 +617,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
       if (isa >= Isa::kAmx) return RowsAmx<K, amx_tile::AmxInt8>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
     }
   }
-  if constexpr (!IsK(K) || K == Kind::kQ6K) {
+  if constexpr (!IsK(K) || K == Kind::kQ6K || K == Kind::kQ5K) {
     if (VnniModelForTests()) {
       return RowsWithStep<K, int8_step::VnniModel>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
     }

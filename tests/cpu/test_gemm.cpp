@@ -3,7 +3,8 @@
 // bit for bit, on awkward shapes (rows not a multiple of the panel, odd token counts, token
 // chunks split mid-batch), on weights of random bytes (every code, -128 in Q8_0, extreme K-quant
 // scales) and on every ISA with a kernel. The default fast 8-row tiles of the signed formats
-// (Q4_0, Q5_0, Q8_0) and of Q6_K must stay within float rounding of them on the same shapes.
+// (Q4_0, Q5_0, Q8_0) and of Q6_K and Q5_K must stay within float rounding of them on the same
+// shapes.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -226,12 +227,12 @@ TEST(Gemm, BatchesLongerThanOneTokenChunkStayExact) {
   }
 }
 
-// The default 8-row tiles: the signed formats' (gemm_signed8_tile.h) and Q6_K's
-// (gemm_q6k_tile.h).
+// The default 8-row tiles: the signed formats' (gemm_signed8_tile.h) and Q6_K's and Q5_K's
+// (gemm_kquant8_tile.h).
 TEST(Gemm, FastEightRowTilesStayWithinRoundingOfTheRowDots) {
   const ExactGemmScope fast(false);
   std::mt19937 rng(15);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K}) {
     const int64_t short_row = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       for (int64_t n_in : AwkwardLengths(t)) {
@@ -315,11 +316,12 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
             std::string(exact ? "exact " : "default ") + std::string(GgmlTypeName(t)) + " n_in=" + std::to_string(n_in)));
       }
     }
-    // Q6_K's default tile sums each sub-block with vpdpbusd and a 32-bit multiply instead of
-    // maddubs and madd: the same exact integers.
-    for (auto [n_in, n_out, n_tok] : {std::tuple<int64_t, int64_t, int64_t>{256, 1, 1}, {768, 13, 3},
-                                      {256, 37, 19}, {4096, 9, 53}}) {
-      const GgmlType t = GgmlType::Q6_K;
+    // Q6_K's and Q5_K's default tiles sum each sub-block with vpdpbusd and a 32-bit multiply
+    // instead of maddubs and madd: the same exact integers.
+    for (auto [t, n_in, n_out, n_tok] :
+         {std::tuple<GgmlType, int64_t, int64_t, int64_t>{GgmlType::Q6_K, 256, 1, 1}, {GgmlType::Q6_K, 768, 13, 3},
+          {GgmlType::Q6_K, 256, 37, 19}, {GgmlType::Q6_K, 4096, 9, 53}, {GgmlType::Q5_K, 256, 1, 1},
+          {GgmlType::Q5_K, 768, 13, 3}, {GgmlType::Q5_K, 4096, 9, 53}}) {
       const auto w = RandomWeights(rng, t, n_in, n_out);
       const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
       const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
@@ -330,8 +332,9 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
       }
       if (native) got.emplace_back("AVX-512 VNNI", TiledRows(t, Isa::kAvx512, w, act, n_in, n_out, n_tok));
       if (native_vex) got.emplace_back("AVX-VNNI", TiledRows(t, Isa::kAvxVnni, w, act, n_in, n_out, n_tok));
-      ASSERT_NO_FATAL_FAILURE(ExpectSameBits(
-          got, want, n_out, std::string(exact ? "exact " : "default ") + "Q6_K n_in=" + std::to_string(n_in)));
+      ASSERT_NO_FATAL_FAILURE(ExpectSameBits(got, want, n_out,
+                                             std::string(exact ? "exact " : "default ") +
+                                                 std::string(GgmlTypeName(t)) + " n_in=" + std::to_string(n_in)));
     }
   }
   if (!native && !native_vex) {
@@ -451,48 +454,59 @@ TEST(Gemm, OffsetTileHoldsAtTheLargestCodesAndActivations) {
   }
 }
 
-// Q6_K's default tile at its largest integers: every code 63 or 0 (stored q + 32: +31 or -32),
-// every scale -128 or 127, every activation -128 (Q8_K's range; ggml's quantizer can give it)
-// or +127: an overflowed int16 or int32 sum would be off by thousands.
-TEST(Gemm, Q6KTileHoldsAtTheLargestCodesScalesAndActivations) {
+// The K-quant 8-row tiles at their largest integers. Q6_K: every code 63 or 0 (stored q + 32:
+// +31 or -32), every scale -128 or 127. Q5_K: every code 31 or 0, every scale and min 63 or 0.
+// Activations -128 (Q8_K's range; ggml's quantizer can give it) or +127. An overflowed int16 or
+// int32 sum would be off by thousands.
+TEST(Gemm, KQuantTilesHoldAtTheLargestCodesScalesAndActivations) {
   if (ClampIsa(Isa::kAvx2) != Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
   const ExactGemmScope fast(false);
-  const GgmlType t = GgmlType::Q6_K;
   const int64_t n_in = 512, n_out = 8, n_tok = 4;
-  const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
-  std::vector<uint8_t> w(rb * n_out);
-  for (int64_t r = 0; r < n_out; ++r) {
-    for (int64_t b = 0; b < n_in / 256; ++b) {
-      auto& blk = reinterpret_cast<BlockQ6K*>(w.data() + r * rb)[b];
-      const bool top = (r + b) % 2 == 0;
-      std::memset(blk.ql, top ? 0xFF : 0x00, sizeof(blk.ql));
-      std::memset(blk.qh, top ? 0xFF : 0x00, sizeof(blk.qh));
-      for (int s = 0; s < 16; ++s) blk.scales[s] = static_cast<int8_t>(r % 2 == 0 ? -128 : 127);
-      blk.d = FloatToHalf(0.01f);
+  for (GgmlType t : {GgmlType::Q6_K, GgmlType::Q5_K}) {
+    const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
+    std::vector<uint8_t> w(rb * n_out);
+    for (int64_t r = 0; r < n_out; ++r) {
+      for (int64_t b = 0; b < n_in / 256; ++b) {
+        const bool top = (r + b) % 2 == 0;
+        if (t == GgmlType::Q6_K) {
+          auto& blk = reinterpret_cast<BlockQ6K*>(w.data() + r * rb)[b];
+          std::memset(blk.ql, top ? 0xFF : 0x00, sizeof(blk.ql));
+          std::memset(blk.qh, top ? 0xFF : 0x00, sizeof(blk.qh));
+          for (int s = 0; s < 16; ++s) blk.scales[s] = static_cast<int8_t>(r % 2 == 0 ? -128 : 127);
+          blk.d = FloatToHalf(0.01f);
+        } else {
+          auto& blk = reinterpret_cast<BlockQ5K*>(w.data() + r * rb)[b];
+          std::memset(blk.qs, top ? 0xFF : 0x00, sizeof(blk.qs));
+          std::memset(blk.qh, top ? 0xFF : 0x00, sizeof(blk.qh));
+          std::memset(blk.scales, r % 2 == 0 ? 0xFF : 0x00, sizeof(blk.scales));
+          blk.d = FloatToHalf(0.01f);
+          blk.dmin = FloatToHalf(0.02f);
+        }
+      }
     }
-  }
-  const DotKernel& k = GetDotKernel(t, Isa::kAvx2);
-  const uint64_t ab = ActRowBytes(k, n_in);
-  ASSERT_EQ(ab, n_in / 256 * sizeof(BlockQ8K));
-  std::vector<uint8_t> act(ab * n_tok);
-  for (int64_t tok = 0; tok < n_tok; ++tok) {
-    for (int64_t b = 0; b < n_in / 256; ++b) {
-      auto& blk = reinterpret_cast<BlockQ8K*>(act.data() + tok * ab)[b];
-      const int8_t q = tok % 2 == 0 ? int8_t{-128} : int8_t{127};
-      blk.d = 0.02f;
-      std::memset(blk.qs, static_cast<uint8_t>(q), sizeof(blk.qs));
-      for (int16_t& bs : blk.bsums) bs = static_cast<int16_t>(16 * q);
-    }
-  }
-  for (bool model : {false, true}) {
-    SetVnniModelForTests(model);
-    const auto y = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
-    SetVnniModelForTests(false);
+    const DotKernel& k = GetDotKernel(t, Isa::kAvx2);
+    const uint64_t ab = ActRowBytes(k, n_in);
+    ASSERT_EQ(ab, n_in / 256 * sizeof(BlockQ8K));
+    std::vector<uint8_t> act(ab * n_tok);
     for (int64_t tok = 0; tok < n_tok; ++tok) {
-      for (int64_t r = 0; r < n_out; ++r) {
-        const float want = k.dot(n_in, w.data() + r * rb, act.data() + tok * ab);
-        EXPECT_NEAR(y[tok * n_out + r], want, 1e-5 * std::fabs(want))
-            << (model ? "VNNI model" : "AVX2") << " row " << r << " token " << tok;
+      for (int64_t b = 0; b < n_in / 256; ++b) {
+        auto& blk = reinterpret_cast<BlockQ8K*>(act.data() + tok * ab)[b];
+        const int8_t q = tok % 2 == 0 ? int8_t{-128} : int8_t{127};
+        blk.d = 0.02f;
+        std::memset(blk.qs, static_cast<uint8_t>(q), sizeof(blk.qs));
+        for (int16_t& bs : blk.bsums) bs = static_cast<int16_t>(16 * q);
+      }
+    }
+    for (bool model : {false, true}) {
+      SetVnniModelForTests(model);
+      const auto y = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
+      SetVnniModelForTests(false);
+      for (int64_t tok = 0; tok < n_tok; ++tok) {
+        for (int64_t r = 0; r < n_out; ++r) {
+          const float want = k.dot(n_in, w.data() + r * rb, act.data() + tok * ab);
+          EXPECT_NEAR(y[tok * n_out + r], want, 1e-5 * std::fabs(want))
+              << GgmlTypeName(t) << (model ? " VNNI model" : " AVX2") << " row " << r << " token " << tok;
+        }
       }
     }
   }
