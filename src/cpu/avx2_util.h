@@ -67,8 +67,8 @@ __attribute__((target("avx2,fma"))) inline void StoreA(void* p, __m256i v) {
 // A loaded vector the compiler must keep in a register: GCC otherwise folds the load into every
 // instruction that reads it (one more memory operand per use), and 256-bit loads, 2 per cycle
 // on Zen 3, become the bound of the tile kernels (the K-quant prompt tile, the attention scores).
-__attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
-__attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256& v) { __asm__("" : "+x"(v)); }
+__attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256i& v) { __asm__("" : "+v"(v)); }
+__attribute__((target("avx2,fma"))) inline void KeepInRegister(__m256& v) { __asm__("" : "+v"(v)); }
 
 // In place, the 8 x 8 transpose of 32-bit elements: afterwards v[k] holds element k of each of
 // the 8 input vectors, in order (gemm_signed8_tile.h's panel, gemm_amx_tile.h's repacked rows).

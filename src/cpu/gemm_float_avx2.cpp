@@ -67,7 +67,7 @@ EMBER_AVX2 inline __m256 LoadW(const void* row, int64_t i) {
   if constexpr (T == GgmlType::F32) {
     __m256 v = _mm256_loadu_ps(static_cast<const float*>(row) + i);
     // Keep it in a register: GCC otherwise folds the load into each of the 3 multiply-adds.
-    __asm__("" : "+x"(v));
+    __asm__("" : "+v"(v));
     return v;
   } else if constexpr (T == GgmlType::F16) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(row) + i)));
@@ -111,7 +111,7 @@ EMBER_AVX2 void Tile(const void* const* w, const float* const* a, int64_t n, flo
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 a0 = _mm256_loadu_ps(x0 + i), a1 = _mm256_loadu_ps(x1 + i), a2 = _mm256_loadu_ps(x2 + i);
-    __asm__("" : "+x"(a0), "+x"(a1), "+x"(a2));
+    __asm__("" : "+v"(a0), "+v"(a1), "+v"(a2));
     RowStep<T>(w0, i, a0, a1, a2, c00, c01, c02);
     RowStep<T>(w1, i, a0, a1, a2, c10, c11, c12);
     RowStep<T>(w2, i, a0, a1, a2, c20, c21, c22);

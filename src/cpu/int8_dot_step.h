@@ -28,7 +28,7 @@ namespace ember::cpu::int8_step {
 
 // acc += x in acc's own register: left to itself GCC kept all 32 products of a block on the
 // stack and summed them afterwards (32 stores and loads per block).
-EMBER_STEP_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+x"(acc) : "x"(x)); }
+EMBER_STEP_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+v"(acc) : "v"(x)); }
 
 struct MaddDot {
   EMBER_STEP_AVX2 static void Add(__m256i& acc, __m256i u, __m256i s, __m256i ones) {
@@ -41,7 +41,7 @@ struct MaddDot {
 
 struct VnniDot {
   EMBER_STEP_AVX2 static void Add(__m256i& acc, __m256i u, __m256i s, __m256i /*ones*/) {
-    __asm__("%{evex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(s));
+    __asm__("%{evex%} vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
   }
   EMBER_STEP_AVX2 static __m256i Sum(__m256i u, __m256i s, __m256i ones) {
     __m256i acc = _mm256_setzero_si256();

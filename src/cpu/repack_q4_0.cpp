@@ -58,7 +58,7 @@ EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
 // An empty asm that "changes" v: the sums are then formed in program order. Without it GCC
 // reassociates the integer adds, issues all 32 multiplies of a block first and spills their
 // results to the stack (measured: ~2x slower).
-EMBER_AVX2 inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
+EMBER_AVX2 inline void KeepInRegister(__m256i& v) { __asm__("" : "+v"(v)); }
 
 // Rows 8g..8g+7 of the group at `gp` against kT tokens: y[t * ldy + r] for the group's rows.
 // Each block goes in two halves (the low nibbles of the 4 code vectors, then the high ones), so
