@@ -27,7 +27,9 @@
 namespace ember::cpu::int8_step {
 
 // acc += x in acc's own register: left to itself GCC kept all 32 products of a block on the
-// stack and summed them afterwards (32 stores and loads per block).
+// stack and summed them afterwards (32 stores and loads per block). The "v" constraints (here and
+// in VnniDot) allow registers 16-31 where the function is compiled with AVX-512 (the assembler
+// then encodes EVEX); "x" would force copies into 0-15. VexVnniDot keeps "x": VEX reaches 0-15.
 EMBER_STEP_AVX2 inline void AddInto(__m256i& acc, __m256i x) { __asm__("vpaddd %1, %0, %0" : "+v"(acc) : "v"(x)); }
 
 struct MaddDot {
