@@ -171,9 +171,10 @@ EMBER_AVX2 inline void SubBlockSums(const uint8_t* const* codes, const BlockQ8K*
 // keep only the kT x kG sums, the codes and one broadcast in registers (kept in arrays of
 // vectors, GCC spilled the int16 sums inside the inner loops instead). The inner loops are
 // unrolled twice: once, 70; twice, 80; four times, 75; fully, 65 GMAC/s (one core, 5632 x 2048
-// against 128 tokens, one group, AVX2).
+// against 128 tokens, one group, AVX2). Not inlined: inlined into GroupsAvx2, the 16-register
+// AVX2 build's tile ran at 176-188 against 198-201 GFLOP/s (Zen 4, 1024 x 4096 x 64).
 template <int kT, int kG, bool kPerPair, class Dot>
-EMBER_AVX2 void Tile(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* const* act,
+__attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* const* act,
                      float* const* y) {
   // AVX2: int16 sums (maddubs + add), scaled by madd with (sc, sc) pairs. VNNI: int32 sums
   // (vpdpbusd), scaled by a 32-bit multiply with sc zero-extended per row.
@@ -342,8 +343,14 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
   // Prompt tiles take this many groups side by side, their activation broadcasts shared (one
   // core, 1024 x 4096 x 64 tokens, Zen 4, 2026-11-29: VNNI 253 -> 288 GFLOP/s and AVX2 212 -> 232
-  // with 2 groups against 1; 4 groups, VNNI, 236).
+  // with 2 groups against 1; 4 groups, VNNI, 236) -- where the file has AVX-512's 32 registers.
+  // With 16 (AVX2 builds) the AVX2 tile of 2 groups ran at 168 against 200 for 1 (the same
+  // Zen 4, kernel files built without AVX-512).
+#if defined(__AVX512F__)
   constexpr int kPromptGroups = 2;
+#else
+  constexpr int kPromptGroups = 1;
+#endif
   // llama.cpp's split: whole tiles of 4 from the first token take the batch order, the rest the
   // decode order. Token chunks (a multiple of 4, so the tiles stay aligned) keep ~192 KiB of
   // activations in L2 while every group passes over them.
