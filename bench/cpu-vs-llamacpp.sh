@@ -73,7 +73,8 @@ if [[ ! -x "$STREAM" || "$ROOT/bench/stream-bandwidth.cpp" -nt "$STREAM" ]]; the
 fi
 BW_LINE=$("$STREAM" "$THREADS" 1024 7)
 BW=$(sed -E 's/.*read_gbs=([0-9.]+).*/\1/' <<<"$BW_LINE")
-echo "read bandwidth ($THREADS threads, 1 GiB buffer, best of 7): $BW GB/s; load $(load)" >&2
+BW_MEDIAN=$(sed -nE 's/.*median_gbs=([0-9.]+).*/\1/p' <<<"$BW_LINE")
+echo "read bandwidth ($THREADS threads, 1 GiB buffer, best of 7): $BW GB/s (median ${BW_MEDIAN:-?}); load $(load)" >&2
 
 # --- models -----------------------------------------------------------------------------------
 model_path() {
@@ -107,7 +108,7 @@ TABLE="$WORK/table.md"
 {
   echo "$( "$EMBER" --version 2>/dev/null | head -1 ) vs llama.cpp (llama-cpp-python 0.3.36)," \
        "-t $THREADS -r $REPS; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
-       "read bandwidth $BW GB/s; $(date -u +%Y-%m-%dT%H:%MZ)"
+       "read bandwidth $BW GB/s (best of 7; median ${BW_MEDIAN:-?}); $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "| model | llama.cpp pp$PP | ember pp$PP | ratio | llama.cpp tg$TG | ember tg$TG | ratio | ember tg GB/s | % of read BW | load (1/5/15 min) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
