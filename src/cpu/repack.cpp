@@ -76,6 +76,8 @@ void Groups(RepackLayout l, const uint8_t* packed, int64_t n_in, int64_t g0, int
 
 }  // namespace
 
+int DecodeGroupsAtOnce(Isa isa) { return isa >= Isa::kAvx512 ? 1 : 8; }
+
 const char* RepackLayoutName(RepackLayout l) {
   switch (l) {
     case RepackLayout::kNone: return "none";
@@ -131,7 +133,8 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
   // Several groups per task so that a core slowed by other work still balances.
   const int64_t n_groups = n_out / 8;
   int64_t grain = std::max<int64_t>(1, n_groups / (8 * pool.size()));
-  // Decode kernels take groups 4 at a time (repack_q4_0.cpp): keep tasks whole multiples of 4.
+  // Decode kernels that take several groups at a time (DecodeGroupsAtOnce) take them 8, 4, 2
+  // and 1 at a time: keep tasks whole multiples of 4.
   if (n_tokens == 1) grain = std::max<int64_t>(4, grain / 4 * 4);
   // The AMX tile takes 4 groups (32 rows) per panel: keep tasks whole panels.
   if ((l == RepackLayout::kQ4_0x8 && q4_0x8::UsesAmx(n_tokens, isa)) ||

@@ -55,6 +55,16 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
                     int64_t n_in, const float* x, int64_t n_tokens, float* y,
                     std::vector<uint8_t>& scratch, Isa isa);
 
+// Row groups the repacked decode kernels (one token) take side by side. On Zen 3 (AVX2) groups
+// side by side, sharing the activation broadcasts and keeping several weight streams in flight,
+// were faster (TinyLlama -t 2: Q4_K_M 4 groups ~36 t/s against ~33 for one; Q4_0 4 groups +15%);
+// on Zen 4 one group at a time, a single sequential stream per core, is (2026-11-29, alternating
+// runs against 8 groups: TinyLlama Q4_K_M -t 1 35-41 against 27.6 t/s, -t 2 4 of 4 runs +2-21%;
+// Q4_0 6 of 6, -t 1 +11-16%, -t 2 +4-19%; the AVX2 kernels on Zen 4 the same way). Without a way
+// to measure the core, the ISA stands in for it: 1 where the CPU has AVX-512 (isa >= kAvx512),
+// else 8 (the kernels then take 8, 4, 2 and 1 as the range allows).
+int DecodeGroupsAtOnce(Isa isa);
+
 // Per-layout kernels (repack_<type>.cpp), called by the functions above. `g0..g1` are groups of
 // 8 rows; `act` holds n_tok rows of the layout's activation type, act_row_bytes apart; y is
 // (n_tok, ldy) and receives columns [8 g0, 8 g1).

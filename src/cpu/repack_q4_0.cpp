@@ -189,6 +189,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileTwoGroups(const uint8_t* gp, uint6
   }
 }
 
+// (How many groups a call takes: repack.h, DecodeGroupsAtOnce -- one on AVX-512 CPUs.)
 // Decode: kG groups side by side against one token, so that each core keeps kG streams of
 // weights in flight and broadcasts the activations once for all of them. Measured on TinyLlama
 // Q4_0 tg128 at -t 2 on an idle machine: 2 groups +5%, 4 groups +15%, 8 groups less than 4 (Zen
@@ -242,7 +243,7 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
 template <class Dot>
 EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
                            const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
-                           int64_t ldy) {
+                           int64_t ldy, int decode_groups) {
   const int64_t nb = n_in / kQK4_0;
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
   // Tokens in chunks whose activations (~192 KiB) stay in L2 while every group passes over them.
@@ -251,6 +252,10 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
     const int64_t c1 = std::min(n_tok, c0 + chunk);
     if (n_tok == 1) {
       int64_t g = g0;
+      if (decode_groups == 1) {
+        for (; g < g1; ++g) GroupsOneToken<1, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+        return;
+      }
       for (; g + 8 <= g1; g += 8) GroupsOneToken<8, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
       for (; g + 4 <= g1; g += 4) GroupsOneToken<4, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
       for (; g + 2 <= g1; g += 2) GroupsOneToken<2, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
@@ -400,12 +405,13 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
     if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
     return GroupsAmx<amx_tile::AmxInt8>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   }
+  const int decode_groups = DecodeGroupsAtOnce(isa);
   if (VnniModelForTests()) {
-    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
   }
-  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
 #else
   (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy,
       (void)isa;

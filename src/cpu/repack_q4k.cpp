@@ -263,6 +263,7 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, uint64_t group
   }
 }
 
+// (How many groups a call takes: repack.h, DecodeGroupsAtOnce -- one on AVX-512 CPUs.)
 // Decode: kG groups side by side against one token (the activation broadcasts shared, kG weight
 // streams in flight per core, as repack_q4_0.cpp); each group's float steps are Tile<1, false>'s,
 // so the same bits. TinyLlama Q4_K_M tg128 -t 2, idle machine: 4 groups ~36 t/s against ~33
@@ -338,7 +339,7 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
 template <class Dot>
 EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
                            const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
-                           int64_t ldy) {
+                           int64_t ldy, int decode_groups) {
   const int64_t nb = n_in / kQK_K;
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
   // Prompt tiles take this many groups side by side, their activation broadcasts shared (one
@@ -358,6 +359,10 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
   if (n_tok == 1) {
     int64_t g = g0;
+    if (decode_groups == 1) {
+      for (; g < g1; ++g) GroupsOneToken<1, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+      return;
+    }
     for (; g + 8 <= g1; g += 8) GroupsOneToken<8, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
     for (; g + 4 <= g1; g += 4) GroupsOneToken<4, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
     for (; g + 2 <= g1; g += 2) GroupsOneToken<2, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
@@ -639,12 +644,13 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
     y += n_tiled * ldy;
     n_tok -= n_tiled;
   }
+  const int decode_groups = DecodeGroupsAtOnce(isa);
   if (VnniModelForTests()) {
-    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
   }
-  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
 #else
   (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy;
   (void)isa;
