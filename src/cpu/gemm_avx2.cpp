@@ -386,29 +386,26 @@ EMBER_AVX2 void KTile(const KPanel& p, const GemmActs& a, int64_t ta, int64_t tb
 // ---------------------------------------------------------------------------------------------
 // Driver: chunks of tokens small enough to stay in L2, panels of 4 rows unpacked once per chunk.
 
-// The fast signed tile's driver: panels of 8 rows, 4 tokens per step (the last step repeats its
-// final token), token chunks as RowsAvx2's.
-template <Kind K, class Dot>
-EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-                            int64_t n_tok, float* y, int64_t ldy) {
-  constexpr int kR = signed8_tile::kRows;
-  constexpr int kT = signed8_tile::kToks;
-  const int64_t nb = a.nb;
-  const int64_t chunk = std::max<int64_t>(8, (384 * 1024 / std::max<int64_t>(1, nb * 32)) / kT * kT);
-  const signed8_tile::Panel sp = signed8_tile::PanelAt(ThreadScratch(signed8_tile::PanelBytes(nb)), nb);
+// The 8-row tiles' driver (gemm_signed8_tile.h, gemm_kquant8_tile.h): panels of 8 rows filled by
+// unpack(p0, n_rows), 4 tokens per step by tile(ts, out) (the last step repeats its final token),
+// token chunks of about 384 KiB of codes (code_bytes per token; for Q8_0, 192 KiB left the panel
+// unpacking at 8.5% of a TinyLlama prompt, and 384, 768 and 1536 KiB ran the same).
+template <class Unpack, class TileFn>
+EMBER_AVX2 void RowsEightRowTile(int64_t code_bytes, int64_t r0, int64_t r1, int64_t n_tok, float* y, int64_t ldy,
+                                 Unpack unpack, TileFn tile) {
+  constexpr int kR = 8, kT = 4;
+  static_assert(signed8_tile::kRows == kR && signed8_tile::kToks == kT);
+  static_assert(kquant8_tile::kRows == kR && kquant8_tile::kToks == kT);
+  const int64_t chunk = std::max<int64_t>(8, (384 * 1024 / std::max<int64_t>(1, code_bytes)) / kT * kT);
   alignas(32) float out[kR * kT];
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = std::min(n_tok, c0 + chunk);
     for (int64_t p0 = r0; p0 < r1; p0 += kR) {
       const int n_rows = static_cast<int>(std::min<int64_t>(kR, r1 - p0));
-      UnpackSigned8Panel<K, Dot>(w, row_bytes, p0, n_rows, nb, sp);
+      unpack(p0, n_rows);
       for (int64_t t = c0; t < c1; t += kT) {
         const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
-        if constexpr (OffsetShift<K, Dot>() != 0) {
-          signed8_tile::OffsetTile<Dot, OffsetShift<K, Dot>()>(sp, a, ts, out);
-        } else {
-          signed8_tile::Tile<Dot>(sp, a, ts, out);
-        }
+        tile(ts, out);
         const int64_t n_t = std::min<int64_t>(kT, c1 - t);
         for (int i = 0; i < n_t; ++i) {
           float* yt = y + (t + i) * ldy + p0;
@@ -421,6 +418,24 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
       }
     }
   }
+}
+
+// The fast signed tile (Q4_0, Q5_0, Q8_0).
+template <Kind K, class Dot>
+EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                            int64_t n_tok, float* y, int64_t ldy) {
+  const int64_t nb = a.nb;
+  const signed8_tile::Panel sp = signed8_tile::PanelAt(ThreadScratch(signed8_tile::PanelBytes(nb)), nb);
+  RowsEightRowTile(
+      nb * 32, r0, r1, n_tok, y, ldy,
+      [&](int64_t p0, int n_rows) { UnpackSigned8Panel<K, Dot>(w, row_bytes, p0, n_rows, nb, sp); },
+      [&](const int64_t* ts, float* out) {
+        if constexpr (OffsetShift<K, Dot>() != 0) {
+          signed8_tile::OffsetTile<Dot, OffsetShift<K, Dot>()>(sp, a, ts, out);
+        } else {
+          signed8_tile::Tile<Dot>(sp, a, ts, out);
+        }
+      });
 }
 
 // Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros, scale 0) into a Q6_K or Q5_K 8-row panel
@@ -465,37 +480,16 @@ EMBER_AVX2 void UnpackKQuant8Panel(const uint8_t* w, uint64_t row_bytes, int64_t
   }
 }
 
-// The K-quant 8-row tile's driver (Q6_K, Q5_K): panels of 8 rows, 4 tokens per step (the last
-// step repeats its final token), token chunks of about 384 KiB of codes, as RowsSigned8's.
+// The K-quant 8-row tile (Q6_K, Q5_K).
 template <Kind K, class Dot>
 EMBER_AVX2 void RowsKQuant8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                             int64_t n_tok, float* y, int64_t ldy) {
-  constexpr int kR = kquant8_tile::kRows;
-  constexpr int kT = kquant8_tile::kToks;
   const int64_t nb = a.nb;
-  const int64_t chunk = std::max<int64_t>(8, (384 * 1024 / std::max<int64_t>(1, nb * 256)) / kT * kT);
   const kquant8_tile::Panel tp = kquant8_tile::PanelAt(ThreadScratch(kquant8_tile::PanelBytes(nb)), nb);
-  alignas(32) float out[kR * kT];
-  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
-    const int64_t c1 = std::min(n_tok, c0 + chunk);
-    for (int64_t p0 = r0; p0 < r1; p0 += kR) {
-      const int n_rows = static_cast<int>(std::min<int64_t>(kR, r1 - p0));
-      UnpackKQuant8Panel<K>(w, row_bytes, p0, n_rows, nb, tp);
-      for (int64_t t = c0; t < c1; t += kT) {
-        const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
-        kquant8_tile::Tile<Dot, K == Kind::kQ5K>(tp, a, ts, out);
-        const int64_t n_t = std::min<int64_t>(kT, c1 - t);
-        for (int i = 0; i < n_t; ++i) {
-          float* yt = y + (t + i) * ldy + p0;
-          if (n_rows == kR) {
-            _mm256_storeu_ps(yt, _mm256_load_ps(out + kR * i));
-          } else {
-            for (int r = 0; r < n_rows; ++r) yt[r] = out[kR * i + r];
-          }
-        }
-      }
-    }
-  }
+  RowsEightRowTile(
+      nb * 256, r0, r1, n_tok, y, ldy,
+      [&](int64_t p0, int n_rows) { UnpackKQuant8Panel<K>(w, row_bytes, p0, n_rows, nb, tp); },
+      [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, K == Kind::kQ5K>(tp, a, ts, out); });
 }
 
 // Rows [p0, p0 + n_rows) (n_rows <= 32; the rest zeros, scale 0) into a 32-row AMX panel

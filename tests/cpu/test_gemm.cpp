@@ -415,6 +415,27 @@ TEST(Gemm, AmxTileConfigurationFitsEveryProductItIssues) {
   for (int t = 8; t < 16; ++t) EXPECT_EQ(c.rows[t] + c.colsb[t], 0) << "tmm" << t << " does not exist";
 }
 
+// The default tile's results for weights w and activations act (AVX2, then the VNNI model)
+// within 1e-5 of the row dots': what the extreme-value tests below require.
+void ExpectFastTileNearRowDots(GgmlType t, const std::vector<uint8_t>& w, const std::vector<uint8_t>& act,
+                               int64_t n_in, int64_t n_out, int64_t n_tok) {
+  const DotKernel& k = GetDotKernel(t, Isa::kAvx2);
+  const uint64_t rb = *RowBytes(t, static_cast<uint64_t>(n_in));
+  const uint64_t ab = ActRowBytes(k, n_in);
+  for (bool model : {false, true}) {
+    SetVnniModelForTests(model);
+    const auto y = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
+    SetVnniModelForTests(false);
+    for (int64_t tok = 0; tok < n_tok; ++tok) {
+      for (int64_t r = 0; r < n_out; ++r) {
+        const float want = k.dot(n_in, w.data() + r * rb, act.data() + tok * ab);
+        EXPECT_NEAR(y[tok * n_out + r], want, 1e-5 * std::fabs(want))
+            << GgmlTypeName(t) << (model ? " VNNI model" : " AVX2") << " row " << r << " token " << tok;
+      }
+    }
+  }
+}
+
 // The offset tile (Q4_0, Q5_0) adds maddubs results in 16 bits; at the largest codes (u = 15 or
 // 31 everywhere) and activations (+-127 everywhere) its sums are at their largest and must still
 // be the row dots' to rounding (a saturated sum would be off by thousands). Q8_0 takes the
@@ -439,18 +460,7 @@ TEST(Gemm, OffsetTileHoldsAtTheLargestCodesAndActivations) {
       for (float& v : x) v = tok % 2 == 0 ? 1.0f : -1.0f;  // every code +127 or -127
       k.quantize(x.data(), act.data() + tok * ab, n_in);
     }
-    for (bool model : {false, true}) {
-      SetVnniModelForTests(model);
-      const auto y = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
-      SetVnniModelForTests(false);
-      for (int64_t tok = 0; tok < n_tok; ++tok) {
-        for (int64_t r = 0; r < n_out; ++r) {
-          const float want = k.dot(n_in, w.data() + r * rb, act.data() + tok * ab);
-          EXPECT_NEAR(y[tok * n_out + r], want, 1e-5 * std::fabs(want))
-              << GgmlTypeName(t) << (model ? " VNNI model" : " AVX2") << " row " << r << " token " << tok;
-        }
-      }
-    }
+    ExpectFastTileNearRowDots(t, w, act, n_in, n_out, n_tok);
   }
 }
 
@@ -497,18 +507,7 @@ TEST(Gemm, KQuantTilesHoldAtTheLargestCodesScalesAndActivations) {
         for (int16_t& bs : blk.bsums) bs = static_cast<int16_t>(16 * q);
       }
     }
-    for (bool model : {false, true}) {
-      SetVnniModelForTests(model);
-      const auto y = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
-      SetVnniModelForTests(false);
-      for (int64_t tok = 0; tok < n_tok; ++tok) {
-        for (int64_t r = 0; r < n_out; ++r) {
-          const float want = k.dot(n_in, w.data() + r * rb, act.data() + tok * ab);
-          EXPECT_NEAR(y[tok * n_out + r], want, 1e-5 * std::fabs(want))
-              << GgmlTypeName(t) << (model ? " VNNI model" : " AVX2") << " row " << r << " token " << tok;
-        }
-      }
-    }
+    ExpectFastTileNearRowDots(t, w, act, n_in, n_out, n_tok);
   }
 }
 
