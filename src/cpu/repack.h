@@ -65,6 +65,19 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
 // else 8 (the kernels then take 8, 4, 2 and 1 as the range allows).
 int DecodeGroupsAtOnce(Isa isa);
 
+// Groups [g0, g1) of one token's decode in the order above: run.template operator()<kG>(g) takes
+// groups g..g+kG-1 -- one at a time where decode_groups is 1, else 8, 4, 2 and 1 at a time.
+template <class Run>
+void ForDecodeGroups(int64_t g0, int64_t g1, int decode_groups, Run&& run) {
+  int64_t g = g0;
+  if (decode_groups != 1) {
+    for (; g + 8 <= g1; g += 8) run.template operator()<8>(g);
+    for (; g + 4 <= g1; g += 4) run.template operator()<4>(g);
+    for (; g + 2 <= g1; g += 2) run.template operator()<2>(g);
+  }
+  for (; g < g1; ++g) run.template operator()<1>(g);
+}
+
 // Per-layout kernels (repack_<type>.cpp), called by the functions above. `g0..g1` are groups of
 // 8 rows; `act` holds n_tok rows of the layout's activation type, act_row_bytes apart; y is
 // (n_tok, ldy) and receives columns [8 g0, 8 g1).

@@ -358,15 +358,9 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   const int64_t n_tiled = n_tok - n_tok % 4;
   const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
   if (n_tok == 1) {
-    int64_t g = g0;
-    if (decode_groups == 1) {
-      for (; g < g1; ++g) GroupsOneToken<1, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
-      return;
-    }
-    for (; g + 8 <= g1; g += 8) GroupsOneToken<8, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
-    for (; g + 4 <= g1; g += 4) GroupsOneToken<4, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
-    for (; g + 2 <= g1; g += 2) GroupsOneToken<2, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
-    for (; g < g1; ++g) GroupsOneToken<1, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+    ForDecodeGroups(g0, g1, decode_groups, [&]<int kG>(int64_t g) {
+      GroupsOneToken<kG, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+    });
     return;
   }
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {

@@ -285,6 +285,28 @@ void ExpectSameBits(const VariantResults& got, const std::vector<float>& want, i
   }
 }
 
+// On random weights and activations of one shape: the tile with the VNNI model, and with the
+// instructions where the CPU has them, gives the AVX2 tile's bits.
+void ExpectVnniVariantsGiveAvx2Bits(GgmlType t, int64_t n_in, int64_t n_out, int64_t n_tok, bool exact,
+                                    std::mt19937& rng) {
+  const auto w = RandomWeights(rng, t, n_in, n_out);
+  const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
+  const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
+  VariantResults got;
+  {
+    const VnniModelScope model;
+    got.emplace_back("VNNI model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
+  }
+  if (ClampIsa(Isa::kAvx512) == Isa::kAvx512) {
+    got.emplace_back("AVX-512 VNNI", TiledRows(t, Isa::kAvx512, w, act, n_in, n_out, n_tok));
+  }
+  if (ClampIsa(Isa::kAvxVnni) == Isa::kAvxVnni) {
+    got.emplace_back("AVX-VNNI", TiledRows(t, Isa::kAvxVnni, w, act, n_in, n_out, n_tok));
+  }
+  ExpectSameBits(got, want, n_out,
+                 std::string(exact ? "exact " : "default ") + std::string(GgmlTypeName(t)) + " n_in=" + std::to_string(n_in));
+}
+
 // The VNNI step (vpdpbusd) forms the same exact block integers as AVX2's maddubs + madd, so each
 // 32-element format's tile -- the fast signed 8-row one and the exact 4-row one -- gives the
 // same bits with either: checked with the scalar model of vpdpbusd on every AVX2 CPU, and with
@@ -301,19 +323,7 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
                        GgmlType::IQ4_NL}) {
       for (auto [n_in, n_out, n_tok] : {std::tuple<int64_t, int64_t, int64_t>{32, 1, 1}, {96, 13, 3},
                                         {352, 37, 19}, {4096, 9, 53}}) {
-        const auto w = RandomWeights(rng, t, n_in, n_out);
-        const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
-        const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
-        VariantResults got;
-        {
-          const VnniModelScope model;
-          got.emplace_back("VNNI model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
-        }
-        if (native) got.emplace_back("AVX-512 VNNI", TiledRows(t, Isa::kAvx512, w, act, n_in, n_out, n_tok));
-        if (native_vex) got.emplace_back("AVX-VNNI", TiledRows(t, Isa::kAvxVnni, w, act, n_in, n_out, n_tok));
-        ASSERT_NO_FATAL_FAILURE(ExpectSameBits(
-            got, want, n_out,
-            std::string(exact ? "exact " : "default ") + std::string(GgmlTypeName(t)) + " n_in=" + std::to_string(n_in)));
+        ASSERT_NO_FATAL_FAILURE(ExpectVnniVariantsGiveAvx2Bits(t, n_in, n_out, n_tok, exact, rng));
       }
     }
     // Q6_K's and Q5_K's default tiles sum each sub-block with vpdpbusd and a 32-bit multiply
@@ -322,19 +332,7 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
          {std::tuple<GgmlType, int64_t, int64_t, int64_t>{GgmlType::Q6_K, 256, 1, 1}, {GgmlType::Q6_K, 768, 13, 3},
           {GgmlType::Q6_K, 256, 37, 19}, {GgmlType::Q6_K, 4096, 9, 53}, {GgmlType::Q5_K, 256, 1, 1},
           {GgmlType::Q5_K, 768, 13, 3}, {GgmlType::Q5_K, 4096, 9, 53}}) {
-      const auto w = RandomWeights(rng, t, n_in, n_out);
-      const auto act = RandomActs(rng, GetDotKernel(t, Isa::kAvx2), n_in, n_tok);
-      const auto want = TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok);
-      VariantResults got;
-      {
-        const VnniModelScope model;
-        got.emplace_back("VNNI model", TiledRows(t, Isa::kAvx2, w, act, n_in, n_out, n_tok));
-      }
-      if (native) got.emplace_back("AVX-512 VNNI", TiledRows(t, Isa::kAvx512, w, act, n_in, n_out, n_tok));
-      if (native_vex) got.emplace_back("AVX-VNNI", TiledRows(t, Isa::kAvxVnni, w, act, n_in, n_out, n_tok));
-      ASSERT_NO_FATAL_FAILURE(ExpectSameBits(got, want, n_out,
-                                             std::string(exact ? "exact " : "default ") +
-                                                 std::string(GgmlTypeName(t)) + " n_in=" + std::to_string(n_in)));
+      ASSERT_NO_FATAL_FAILURE(ExpectVnniVariantsGiveAvx2Bits(t, n_in, n_out, n_tok, exact, rng));
     }
   }
   if (!native && !native_vex) {
