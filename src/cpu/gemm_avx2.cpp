@@ -386,23 +386,24 @@ EMBER_AVX2 void KTile(const KPanel& p, const GemmActs& a, int64_t ta, int64_t tb
 // ---------------------------------------------------------------------------------------------
 // Driver: chunks of tokens small enough to stay in L2, panels of 4 rows unpacked once per chunk.
 
-// The 8-row tiles' driver (gemm_signed8_tile.h, gemm_kquant8_tile.h): panels of 8 rows filled by
-// unpack(p0, n_rows), 4 tokens per step by tile(ts, out) (the last step repeats its final token),
-// token chunks of about 384 KiB of codes (code_bytes per token; for Q8_0, 192 KiB left the panel
-// unpacking at 8.5% of a TinyLlama prompt, and 384, 768 and 1536 KiB ran the same).
-template <class Unpack, class TileFn>
+// The 8-row tiles' driver (gemm_signed8_tile.h, gemm_kquant8_tile.h): kPanels panels of 8 rows
+// (two for the 16-row tiles) filled by unpack(panel, p0, n_rows), 4 tokens per step by
+// tile(ts, out) (the last step repeats its final token), token chunks of about 384 KiB of codes
+// (code_bytes per token; for Q8_0, 192 KiB left the panel unpacking at 8.5% of a TinyLlama
+// prompt, and 384, 768 and 1536 KiB ran the same).
+template <int kPanels = 1, class Unpack, class TileFn>
 EMBER_AVX2 void RowsEightRowTile(int64_t code_bytes, int64_t r0, int64_t r1, int64_t n_tok, float* y, int64_t ldy,
                                  Unpack unpack, TileFn tile) {
-  constexpr int kR = 8, kT = 4;
-  static_assert(signed8_tile::kRows == kR && signed8_tile::kToks == kT);
-  static_assert(kquant8_tile::kRows == kR && kquant8_tile::kToks == kT);
+  constexpr int kR = 8 * kPanels, kT = 4;
+  static_assert(signed8_tile::kRows == 8 && signed8_tile::kToks == kT);
+  static_assert(kquant8_tile::kRows == 8 && kquant8_tile::kToks == kT);
   const int64_t chunk = std::max<int64_t>(8, (384 * 1024 / std::max<int64_t>(1, code_bytes)) / kT * kT);
-  alignas(32) float out[kR * kT];
+  alignas(64) float out[kR * kT];
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = std::min(n_tok, c0 + chunk);
     for (int64_t p0 = r0; p0 < r1; p0 += kR) {
       const int n_rows = static_cast<int>(std::min<int64_t>(kR, r1 - p0));
-      unpack(p0, n_rows);
+      for (int i = 0; i < kPanels; ++i) unpack(i, p0 + 8 * i, std::clamp(n_rows - 8 * i, 0, 8));
       for (int64_t t = c0; t < c1; t += kT) {
         const int64_t ts[kT] = {t, std::min(t + 1, c1 - 1), std::min(t + 2, c1 - 1), std::min(t + 3, c1 - 1)};
         tile(ts, out);
@@ -410,7 +411,7 @@ EMBER_AVX2 void RowsEightRowTile(int64_t code_bytes, int64_t r0, int64_t r1, int
         for (int i = 0; i < n_t; ++i) {
           float* yt = y + (t + i) * ldy + p0;
           if (n_rows == kR) {
-            _mm256_storeu_ps(yt, _mm256_load_ps(out + kR * i));
+            for (int r = 0; r < kR; r += 8) _mm256_storeu_ps(yt + r, _mm256_load_ps(out + kR * i + r));
           } else {
             for (int r = 0; r < n_rows; ++r) yt[r] = out[kR * i + r];
           }
@@ -428,7 +429,7 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
   const signed8_tile::Panel sp = signed8_tile::PanelAt(ThreadScratch(signed8_tile::PanelBytes(nb)), nb);
   RowsEightRowTile(
       nb * 32, r0, r1, n_tok, y, ldy,
-      [&](int64_t p0, int n_rows) { UnpackSigned8Panel<K, Dot>(w, row_bytes, p0, n_rows, nb, sp); },
+      [&](int, int64_t p0, int n_rows) { UnpackSigned8Panel<K, Dot>(w, row_bytes, p0, n_rows, nb, sp); },
       [&](const int64_t* ts, float* out) {
         if constexpr (OffsetShift<K, Dot>() != 0) {
           signed8_tile::OffsetTile<Dot, OffsetShift<K, Dot>()>(sp, a, ts, out);
@@ -485,11 +486,24 @@ template <Kind K, class Dot>
 EMBER_AVX2 void RowsKQuant8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                             int64_t n_tok, float* y, int64_t ldy) {
   const int64_t nb = a.nb;
-  const kquant8_tile::Panel tp = kquant8_tile::PanelAt(ThreadScratch(kquant8_tile::PanelBytes(nb)), nb);
-  RowsEightRowTile(
-      nb * 256, r0, r1, n_tok, y, ldy,
-      [&](int64_t p0, int n_rows) { UnpackKQuant8Panel<K>(w, row_bytes, p0, n_rows, nb, tp); },
-      [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, K == Kind::kQ5K>(tp, a, ts, out); });
+  const uint64_t panel_bytes = kquant8_tile::PanelBytes(nb);
+  uint8_t* scratch = ThreadScratch(2 * panel_bytes);
+  const kquant8_tile::Panel tp[2] = {kquant8_tile::PanelAt(scratch, nb), kquant8_tile::PanelAt(scratch + panel_bytes, nb)};
+  const auto unpack = [&](int i, int64_t p0, int n_rows) { UnpackKQuant8Panel<K>(w, row_bytes, p0, n_rows, nb, tp[i]); };
+#if defined(EMBER_K16_TILE)
+  // With AVX-512 VNNI, whole 16-row steps take the 512-bit tile; the last rows (fewer than 16)
+  // the 8-row one.
+  if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) {
+    const int64_t r16 = r0 + (r1 - r0) / 16 * 16;
+    RowsEightRowTile<2>(nb * 256, r0, r16, n_tok, y, ldy, unpack, [&](const int64_t* ts, float* out) {
+      kquant8_tile::Tile16<K == Kind::kQ5K>(tp[0], tp[1], a, ts, out);
+    });
+    r0 = r16;
+    if (r0 == r1) return;
+  }
+#endif
+  RowsEightRowTile(nb * 256, r0, r1, n_tok, y, ldy, unpack,
+                   [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, K == Kind::kQ5K>(tp[0], a, ts, out); });
 }
 
 // Rows [p0, p0 + n_rows) (n_rows <= 32; the rest zeros, scale 0) into a 32-row AMX panel

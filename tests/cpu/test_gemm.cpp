@@ -327,11 +327,12 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
       }
     }
     // Q6_K's and Q5_K's default tiles sum each sub-block with vpdpbusd and a 32-bit multiply
-    // instead of maddubs and madd: the same exact integers.
+    // instead of maddubs and madd: the same exact integers. 37 rows: two 16-row steps of the
+    // AVX-512 tile (gemm_kquant8_tile.h, Tile16), then 5 rows of the 8-row one.
     for (auto [t, n_in, n_out, n_tok] :
          {std::tuple<GgmlType, int64_t, int64_t, int64_t>{GgmlType::Q6_K, 256, 1, 1}, {GgmlType::Q6_K, 768, 13, 3},
           {GgmlType::Q6_K, 256, 37, 19}, {GgmlType::Q6_K, 4096, 9, 53}, {GgmlType::Q5_K, 256, 1, 1},
-          {GgmlType::Q5_K, 768, 13, 3}, {GgmlType::Q5_K, 4096, 9, 53}}) {
+          {GgmlType::Q5_K, 768, 13, 3}, {GgmlType::Q5_K, 512, 37, 19}, {GgmlType::Q5_K, 4096, 9, 53}}) {
       ASSERT_NO_FATAL_FAILURE(ExpectVnniVariantsGiveAvx2Bits(t, n_in, n_out, n_tok, exact, rng));
     }
   }
