@@ -54,6 +54,28 @@ __attribute__((target("avx2,fma"))) inline float Hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// Hsum of 8 vectors at once: lane k of the result is Hsum(v[k]), with the same
+// additions on the same operands -- (l0+l4, l1+l5, l2+l6, l3+l7), then (s0+s2, s1+s3), then
+// t0+t1 -- so the same bits, in 20 operations against 8 x 6 and 8 scalar stores.
+// The vectors are passed by value: an array passed by reference kept GCC storing the callers'
+// accumulators to the stack in every step of their loops.
+__attribute__((target("avx2,fma"))) inline __m256 HalvesSummed(__m256 a, __m256 b) {
+  // [a's halves summed | b's halves summed]
+  return _mm256_add_ps(_mm256_insertf128_ps(a, _mm256_castps256_ps128(b), 1), _mm256_permute2f128_ps(a, b, 0x31));
+}
+__attribute__((target("avx2,fma"))) inline __m256 Hsum8(__m256 v0, __m256 v1, __m256 v2, __m256 v3, __m256 v4,
+                                                      __m256 v5, __m256 v6, __m256 v7) {
+  const __m256 x[4] = {HalvesSummed(v0, v4), HalvesSummed(v1, v5), HalvesSummed(v2, v6), HalvesSummed(v3, v7)};
+  // Per 128-bit half: (s0+s2, s1+s3) of vectors k and k+1 side by side.
+  const __m256 y01 = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(x[0]), _mm256_castps_pd(x[1]))),
+                                   _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(x[0]), _mm256_castps_pd(x[1]))));
+  const __m256 y23 = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(x[2]), _mm256_castps_pd(x[3]))),
+                                   _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(x[2]), _mm256_castps_pd(x[3]))));
+  // t0 + t1 of vectors 0-3 in the low half, 4-7 in the high one.
+  return _mm256_add_ps(_mm256_shuffle_ps(y01, y23, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm256_shuffle_ps(y01, y23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 __attribute__((target("avx2,fma"))) inline __m256i Load(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }

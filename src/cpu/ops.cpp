@@ -294,33 +294,41 @@ EMBER_AVX2 inline Pinned LoadPinned(const float* const (&rows)[NQ], int64_t i) {
 }
 
 // avx2::DotsF16 on keys already converted to F32 (the conversion is exact), for NQ queries that
-// share the key range: the same products and sums, four keys at a time, one accumulator per
-// (query, key), hd a multiple of 8. Each K load serves NQ queries (one query: 5 loads per 4
-// multiply-adds, which kept the scores loop waiting on loads; two: 6 per 8, with both the query
-// and the key vectors held in registers, else GCC reloads one of them in every multiply-add).
-// With the paired weighted sums below, Gemma 3 pp512 -t 1 spent 5.2% of its time in attention,
-// down from 12.0% (perf, one binary against the other).
+// share the key range: the same products and sums, 8 / NQ keys at a time, one accumulator per
+// (query, key), hd a multiple of 8. Each K load serves NQ queries (one query: 9 loads per 8
+// multiply-adds; two: 6 per 8, with both the query and the key vectors held in registers, else
+// GCC reloads one of them in every multiply-add). The 8 accumulators are summed together
+// (Hsum8): one at a time, the horizontal sums took as long as the multiply-adds (SmolLM2 pp512
+// at depth 4096, where these scores were 44% of the time).
 template <int NQ>
   requires(NQ == 1 || NQ == 2)
 EMBER_AVX2 void DotsF32Keys(int64_t n_keys, int64_t hd, const float* k, int64_t k_stride,
                             const float* const (&q)[NQ], float* const (&out)[NQ]) {
+  constexpr int kKeys = 8 / NQ;
   int64_t j = 0;
-  for (; j + 4 <= n_keys; j += 4) {
-    __m256 acc[NQ][4];
-    for (auto& row : acc) {
-      for (auto& x : row) x = _mm256_setzero_ps();
-    }
+  for (; j + kKeys <= n_keys; j += kKeys) {
+    // Fully unrolled, so that the accumulators stay in registers (else GCC stored all 8 to the
+    // stack in every step).
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
     for (int64_t i = 0; i < hd; i += 8) {
       const Pinned qv = LoadPinned<NQ>(q, i);
       const __m256 vq[2] = {qv.v0, qv.v1};
-      for (int u = 0; u < 4; ++u) {
+#pragma GCC unroll 8
+      for (int u = 0; u < kKeys; ++u) {
         __m256 vk = _mm256_loadu_ps(k + (j + u) * k_stride + i);
         if (NQ > 1) KeepInRegister(vk);
-        for (int n = 0; n < NQ; ++n) acc[n][u] = _mm256_fmadd_ps(vk, vq[n], acc[n][u]);
+#pragma GCC unroll 2
+        for (int n = 0; n < NQ; ++n) acc[n * kKeys + u] = _mm256_fmadd_ps(vk, vq[n], acc[n * kKeys + u]);
       }
     }
-    for (int n = 0; n < NQ; ++n) {
-      for (int u = 0; u < 4; ++u) out[n][j + u] = Hsum(acc[n][u]);
+    const __m256 sums = Hsum8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
+    if constexpr (NQ == 1) {
+      _mm256_storeu_ps(out[0] + j, sums);
+    } else {
+      _mm_storeu_ps(out[0] + j, _mm256_castps256_ps128(sums));
+      _mm_storeu_ps(out[1] + j, _mm256_extractf128_ps(sums, 1));
     }
   }
   for (; j < n_keys; ++j) {
@@ -422,6 +430,38 @@ EMBER_AVX2 int64_t SwiGluAvx2(const float* gate, const float* up, int64_t n8, fl
   }
   return i;
 }
+
+// SoftmaxScores' first loop without a soft-cap, 8 scores at a time: e[j] *= scale for j in
+// [first, p] and max of them (the same products; the maximum whatever the order). Returns the
+// first j not done.
+EMBER_AVX2 int64_t ScaleAndMaxAvx2(float* e, int64_t first, int64_t p, float scale, float& max) {
+  const __m256 s = _mm256_set1_ps(scale);
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int64_t j = first;
+  for (; j + 8 <= p + 1; j += 8) {
+    const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(e + j), s);
+    _mm256_storeu_ps(e + j, x);
+    m = _mm256_max_ps(m, x);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  for (float x : lanes) max = std::max(max, x);
+  return j;
+}
+
+// sum += double(Tree8(e + b)) for the blocks of 8 from b0 on, in order, their tree sums formed 8
+// blocks at a time (Hsum8, the same bits as Tree8). Returns the first block not done.
+EMBER_AVX2 int64_t AddBlockSumsAvx2(const float* e, int64_t b0, int64_t end, double& sum) {
+  int64_t b = b0;
+  for (; b + 64 <= end; b += 64) {
+    alignas(32) float t[8];
+    _mm256_store_ps(t, Hsum8(_mm256_loadu_ps(e + b), _mm256_loadu_ps(e + b + 8), _mm256_loadu_ps(e + b + 16),
+                             _mm256_loadu_ps(e + b + 24), _mm256_loadu_ps(e + b + 32), _mm256_loadu_ps(e + b + 40),
+                             _mm256_loadu_ps(e + b + 48), _mm256_loadu_ps(e + b + 56)));
+    for (float x : t) sum += static_cast<double>(x);
+  }
+  return b;
+}
 #endif
 
 }  // namespace
@@ -441,7 +481,11 @@ namespace {
 // masked positions exact zeros) into a double. Returns 1 / sum.
 float SoftmaxScores(float* e, int64_t first, int64_t p, float scale, float softcap) {
   float max = -INFINITY;
-  for (int64_t j = first; j <= p; ++j) {
+  int64_t j = first;
+#if defined(EMBER_OPS_AVX2)
+  if (softcap <= 0.0f && HaveAvx2()) j = ScaleAndMaxAvx2(e, first, p, scale, max);
+#endif
+  for (; j <= p; ++j) {
     float s = e[j] * scale;
     if (softcap > 0.0f) s = softcap * std::tanh(s / softcap);
     e[j] = s;
@@ -449,11 +493,15 @@ float SoftmaxScores(float* e, int64_t first, int64_t p, float scale, float softc
   }
   const int64_t block0 = first / 8 * 8;
   const int64_t block_end = (p + 1 + 7) / 8 * 8;
-  for (int64_t j = block0; j < first; ++j) e[j] = 0.0f;
+  for (int64_t i = block0; i < first; ++i) e[i] = 0.0f;
   ExpShifted(e + first, p + 1 - first, max);
-  for (int64_t j = p + 1; j < block_end; ++j) e[j] = 0.0f;
+  for (int64_t i = p + 1; i < block_end; ++i) e[i] = 0.0f;
   double sum = 0.0;
-  for (int64_t j = block0; j < block_end; j += 8) sum += static_cast<double>(Tree8(&e[j]));
+  int64_t b = block0;
+#if defined(EMBER_OPS_AVX2)
+  if (HaveAvx2()) b = AddBlockSumsAvx2(e, block0, block_end, sum);
+#endif
+  for (; b < block_end; b += 8) sum += static_cast<double>(Tree8(&e[b]));
   return static_cast<float>(1.0 / sum);
 }
 

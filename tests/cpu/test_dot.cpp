@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "cpu/avx2_util.h"
 #include "cpu/dot.h"
 #include "core/error.h"
 #include "core/half.h"
@@ -329,6 +330,37 @@ TEST(AttentionHelpers, BatchedF16ScoresAndWeightedSumGiveThePerKeyBits) {
     }
   }
 }
+
+#if defined(EMBER_HAVE_AVX2_UTIL)
+// The prompt attention's scores sum 8 accumulators at once (Hsum8); each lane must be Hsum's
+// bits for its vector, on values whose partial sums round (mixed magnitudes and signs).
+__attribute__((target("avx2,fma"))) void ExpectHsum8LanesAreHsums(std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_int_distribution<int> ex(-20, 20);
+  for (int trial = 0; trial < 2000; ++trial) {
+    alignas(32) float lanes[8][8];
+    __m256 v[8];
+    for (int k = 0; k < 8; ++k) {
+      for (float& x : lanes[k]) x = std::ldexp(nd(rng), ex(rng));
+      v[k] = _mm256_load_ps(lanes[k]);
+    }
+    alignas(32) float got[8];
+    _mm256_store_ps(got, cpu::Hsum8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+    for (int k = 0; k < 8; ++k) {
+      const float want = cpu::Hsum(v[k]);
+      ASSERT_EQ(std::memcmp(&got[k], &want, 4), 0) << "trial " << trial << " lane " << k;
+      const float tree = Tree8(lanes[k]);
+      ASSERT_EQ(std::memcmp(&got[k], &tree, 4), 0) << "trial " << trial << " lane " << k;
+    }
+  }
+}
+
+TEST(AttentionHelpers, EightHorizontalSumsAtOnceGiveEachHsumsBits) {
+  if (DetectIsa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(29);
+  ExpectHsum8LanesAreHsums(rng);
+}
+#endif
 
 TEST(DotKernels, UnsupportedWeightTypeIsAClearError) {
   try {
