@@ -281,12 +281,6 @@ EMBER_K8_TILE_AVX2 inline __m512i Load16Rows(const void* p0, const void* p1) {
                             _mm256_load_si256(static_cast<const __m256i*>(p1)), 1);
 }
 
-// acc += vpdpbusd(u, s) on 16 int32 lanes: inline assembly, as VnniDot, so that no VNNI target
-// is needed to compile it.
-EMBER_K8_TILE_AVX2 inline void Dpbusd512(__m512i& acc, __m512i u, __m512i s) {
-  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
-}
-
 EMBER_K8_TILE_AVX2 inline __m512i Broadcast4x16(const void* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
@@ -298,8 +292,8 @@ template <int kSteps>
 EMBER_K8_TILE_AVX2 inline void AddSubBlock16(const __m512i* c, const int8_t* ys, __m512i sc, __m512i& total) {
   __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
   for (int k = 0; k < kSteps; k += 2) {
-    Dpbusd512(s0, c[k], Broadcast4x16(ys + 4 * k));
-    Dpbusd512(s1, c[k + 1], Broadcast4x16(ys + 4 * k + 4));
+    int8_step::Dpbusd512(s0, c[k], Broadcast4x16(ys + 4 * k));
+    int8_step::Dpbusd512(s1, c[k + 1], Broadcast4x16(ys + 4 * k + 4));
   }
   total = _mm512_add_epi32(total, _mm512_mullo_epi32(_mm512_add_epi32(s0, s1), sc));
 }

@@ -85,6 +85,14 @@ struct VnniModel {
   }
 };
 
+#if defined(__AVX512F__)
+// VnniDot's step on 512 bits (16 int32 lanes), for the 16-row prompt tiles of the files built
+// with AVX-512 (repack_q4_0.cpp, repack_q4k.cpp, gemm_kquant8_tile.h).
+EMBER_STEP_AVX2 inline void Dpbusd512(__m512i& acc, __m512i u, __m512i s) {
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+}
+#endif
+
 }  // namespace ember::cpu::int8_step
 
 #undef EMBER_STEP_AVX2

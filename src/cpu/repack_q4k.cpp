@@ -269,12 +269,6 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, uint64_t group
 // undefined pass-through operands) once they are inlined here: a false positive.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// acc += vpdpbusd(u, s) on 512 bits (16 int32 lanes): inline assembly, as int8_dot_step.h's
-// VnniDot, so that the file needs no VNNI target of its own.
-EMBER_AVX2 inline void Dpbusd512(__m512i& acc, __m512i u, __m512i s) {
-  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
-}
-
 // The 16 bytes at p (group 0) beside the 16 bytes at p + group_bytes (group 1).
 EMBER_AVX2 inline __m256i TwoGroups16(const uint8_t* p, uint64_t group_bytes) {
   return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
@@ -335,7 +329,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
           for (int t = 0; t < kT; ++t) {
             int32_t four;
             std::memcpy(&four, a[t]->qs + 64 * p + 32 * half + 4 * v, 4);
-            Dpbusd512(s[t], c, _mm512_set1_epi32(four));
+            int8_step::Dpbusd512(s[t], c, _mm512_set1_epi32(four));
           }
         }
         for (int t = 0; t < kT; ++t) {
