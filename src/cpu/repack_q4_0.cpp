@@ -47,6 +47,21 @@ const float* ActScales(const uint8_t* act_row, int64_t nb) {
   return reinterpret_cast<const float*>(act_row + static_cast<uint64_t>(nb) * (sizeof(BlockQ8_0) + 4));
 }
 
+// kT activation rows' blocks and side tables, for the prompt tiles.
+template <int kT>
+struct ActViews {
+  const int32_t* offs[kT];
+  const float* das[kT];
+  const BlockQ8_0* acts[kT];
+  ActViews(const uint8_t* const* act, int64_t nb) {
+    for (int t = 0; t < kT; ++t) {
+      offs[t] = ActOffsets(act[t], nb);
+      das[t] = ActScales(act[t], nb);
+      acts[t] = reinterpret_cast<const BlockQ8_0*>(act[t]);
+    }
+  }
+};
+
 #if defined(EMBER_REPACK_AVX2)
 
 EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
@@ -74,14 +89,7 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[kT];
   for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
-  const int32_t* offs[kT];
-  const float* das[kT];
-  const BlockQ8_0* acts[kT];
-  for (int t = 0; t < kT; ++t) {
-    offs[t] = ActOffsets(act[t], nb);
-    das[t] = ActScales(act[t], nb);
-    acts[t] = reinterpret_cast<const BlockQ8_0*>(act[t]);
-  }
+  const ActViews<kT> views(act, nb);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = gp + static_cast<uint64_t>(b) * kGroupBlockBytes;
     const auto* codes = reinterpret_cast<const __m256i*>(blk + 16);
@@ -90,7 +98,7 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
     for (int v = 0; v < 4; ++v) w[v] = _mm256_and_si256(_mm256_loadu_si256(codes + v), m4);
     if constexpr (std::is_same_v<Dot, int8_step::MaddDot>) {
       for (int t = 0; t < kT; ++t) {
-        const int8_t* qs = acts[t][b].qs;
+        const int8_t* qs = views.acts[t][b].qs;
         s[t] = _mm256_maddubs_epi16(w[0], Broadcast4(qs));
         for (int v = 1; v < 4; ++v) {
           s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(w[v], Broadcast4(qs + 4 * v)));
@@ -99,7 +107,7 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
       }
       for (int v = 0; v < 4; ++v) w[v] = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256(codes + v), 4), m4);
       for (int t = 0; t < kT; ++t) {
-        const int8_t* qs = acts[t][b].qs + 16;
+        const int8_t* qs = views.acts[t][b].qs + 16;
         for (int v = 0; v < 4; ++v) {
           s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(w[v], Broadcast4(qs + 4 * v)));
           KeepInRegister(s[t]);
@@ -108,13 +116,13 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
     } else {
       // int32 sums from the start: the offset first, then the 8 code vectors.
       for (int t = 0; t < kT; ++t) {
-        const int8_t* qs = acts[t][b].qs;
-        s[t] = _mm256_set1_epi32(-offs[t][b]);
+        const int8_t* qs = views.acts[t][b].qs;
+        s[t] = _mm256_set1_epi32(-views.offs[t][b]);
         for (int v = 0; v < 4; ++v) Dot::Add(s[t], w[v], Broadcast4(qs + 4 * v), ones);
       }
       for (int v = 0; v < 4; ++v) w[v] = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256(codes + v), 4), m4);
       for (int t = 0; t < kT; ++t) {
-        const int8_t* qs = acts[t][b].qs + 16;
+        const int8_t* qs = views.acts[t][b].qs + 16;
         for (int v = 0; v < 4; ++v) Dot::Add(s[t], w[v], Broadcast4(qs + 4 * v), ones);
       }
     }
@@ -122,9 +130,9 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
     for (int t = 0; t < kT; ++t) {
       __m256i isum = s[t];
       if constexpr (std::is_same_v<Dot, int8_step::MaddDot>) {
-        isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(offs[t][b]));
+        isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(views.offs[t][b]));
       }
-      const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(das[t] + b));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(views.das[t] + b));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), scale, acc[t]);
     }
   }
@@ -144,20 +152,13 @@ __attribute__((noinline)) EMBER_AVX2 void TileTwoGroups(const uint8_t* gp, uint6
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[2][kT];
   for (int t = 0; t < kT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
-  const int32_t* offs[kT];
-  const float* das[kT];
-  const BlockQ8_0* acts[kT];
-  for (int t = 0; t < kT; ++t) {
-    offs[t] = ActOffsets(act[t], nb);
-    das[t] = ActScales(act[t], nb);
-    acts[t] = reinterpret_cast<const BlockQ8_0*>(act[t]);
-  }
+  const ActViews<kT> views(act, nb);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk[2] = {gp + static_cast<uint64_t>(b) * kGroupBlockBytes,
                              gp + group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes};
     __m256i s[2][kT];
     __m256i w[2][4];
-    for (int t = 0; t < kT; ++t) s[0][t] = s[1][t] = _mm256_set1_epi32(-offs[t][b]);
+    for (int t = 0; t < kT; ++t) s[0][t] = s[1][t] = _mm256_set1_epi32(-views.offs[t][b]);
     for (int half = 0; half < 2; ++half) {
       for (int g = 0; g < 2; ++g) {
         for (int v = 0; v < 4; ++v) {
@@ -167,7 +168,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileTwoGroups(const uint8_t* gp, uint6
         }
       }
       for (int t = 0; t < kT; ++t) {
-        const int8_t* qs = acts[t][b].qs + 16 * half;
+        const int8_t* qs = views.acts[t][b].qs + 16 * half;
         for (int v = 0; v < 4; ++v) {
           const __m256i av = Broadcast4(qs + 4 * v);
           Dot::Add(s[0][t], w[0][v], av, ones);
@@ -178,7 +179,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileTwoGroups(const uint8_t* gp, uint6
     for (int g = 0; g < 2; ++g) {
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[g])));
       for (int t = 0; t < kT; ++t) {
-        const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(das[t] + b));
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(views.das[t] + b));
         acc[g][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[g][t]), scale, acc[g][t]);
       }
     }
@@ -206,18 +207,11 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   __m512 acc[kT];
   for (int t = 0; t < kT; ++t) acc[t] = _mm512_setzero_ps();
-  const int32_t* offs[kT];
-  const float* das[kT];
-  const BlockQ8_0* acts[kT];
-  for (int t = 0; t < kT; ++t) {
-    offs[t] = ActOffsets(act[t], nb);
-    das[t] = ActScales(act[t], nb);
-    acts[t] = reinterpret_cast<const BlockQ8_0*>(act[t]);
-  }
+  const ActViews<kT> views(act, nb);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = gp + static_cast<uint64_t>(b) * kGroupBlockBytes;
     __m512i s[kT];
-    for (int t = 0; t < kT; ++t) s[t] = _mm512_set1_epi32(-offs[t][b]);
+    for (int t = 0; t < kT; ++t) s[t] = _mm512_set1_epi32(-views.offs[t][b]);
     for (int half = 0; half < 2; ++half) {
       __m512i w[4];
       for (int v = 0; v < 4; ++v) {
@@ -228,7 +222,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
         w[v] = _mm512_and_si512(c, m4);
       }
       for (int t = 0; t < kT; ++t) {
-        const int8_t* qs = acts[t][b].qs + 16 * half;
+        const int8_t* qs = views.acts[t][b].qs + 16 * half;
         for (int v = 0; v < 4; ++v) {
           int32_t four;
           std::memcpy(&four, qs + 4 * v, 4);
@@ -240,7 +234,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
         _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk))),
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + group_bytes)), 1));
     for (int t = 0; t < kT; ++t) {
-      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(das[t][b]));
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(views.das[t][b]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), scale, acc[t]);
     }
   }
