@@ -78,6 +78,29 @@ void ForDecodeGroups(int64_t g0, int64_t g1, int decode_groups, Run&& run) {
   for (; g < g1; ++g) run.template operator()<1>(g);
 }
 
+// Tokens [t0, t1) of a prompt chunk against one call's groups, whose outputs start at column
+// col of y: tile4(a, out) for 4 tokens at a time while they end by t4_end, then tile1(a, out) for
+// each token left; a[i] and out[i] are token i's activation row and output.
+template <class Tile4, class Tile1>
+void ForTokenTiles(int64_t t0, int64_t t1, int64_t t4_end, const uint8_t* act, uint64_t act_row_bytes, float* y,
+                   int64_t ldy, int64_t col, Tile4&& tile4, Tile1&& tile1) {
+  int64_t t = t0;
+  for (; t + 4 <= t4_end && t + 4 <= t1; t += 4) {
+    const uint8_t* a[4];
+    float* out[4];
+    for (int i = 0; i < 4; ++i) {
+      a[i] = act + static_cast<uint64_t>(t + i) * act_row_bytes;
+      out[i] = y + (t + i) * ldy + col;
+    }
+    tile4(a, out);
+  }
+  for (; t < t1; ++t) {
+    const uint8_t* a[1] = {act + static_cast<uint64_t>(t) * act_row_bytes};
+    float* out[1] = {y + t * ldy + col};
+    tile1(a, out);
+  }
+}
+
 // Per-layout kernels (repack_<type>.cpp), called by the functions above. `g0..g1` are groups of
 // 8 rows; `act` holds n_tok rows of the layout's activation type, act_row_bytes apart; y is
 // (n_tok, ldy) and receives columns [8 g0, 8 g1).

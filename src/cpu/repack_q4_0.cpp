@@ -312,51 +312,33 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
     const int64_t c1 = std::min(n_tok, c0 + chunk);
     // Two groups at a time with AVX-512 VNNI (and its model, for the tests).
     constexpr bool kTwoGroups = std::is_same_v<Dot, int8_step::VnniDot> || std::is_same_v<Dot, int8_step::VnniModel>;
+    auto groups = [&]<int kG>(int64_t g) {
+      const uint8_t* gp = packed + static_cast<uint64_t>(g) * group_bytes;
+      ForTokenTiles(
+          c0, c1, c1, act, act_row_bytes, y, ldy, 8 * g,
+          [&](const uint8_t* const* a, float* const* out) {
+            if constexpr (kG == 1) {
+              Tile<4, Dot>(gp, nb, a, out);
+            } else {
+#if defined(EMBER_ZMM_TILE)
+              if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) return TileZmm<4>(gp, group_bytes, nb, a, out);
+#endif
+              TileTwoGroups<4, Dot>(gp, group_bytes, nb, a, out);
+            }
+          },
+          [&](const uint8_t* const* a, float* const* out) {
+            if constexpr (kG == 1) {
+              Tile<1, Dot>(gp, nb, a, out);
+            } else {
+              TileTwoGroups<1, Dot>(gp, group_bytes, nb, a, out);
+            }
+          });
+    };
     int64_t g = g0;
     if constexpr (kTwoGroups) {
-      for (; g + 2 <= g1; g += 2) {
-        const uint8_t* gp = packed + static_cast<uint64_t>(g) * group_bytes;
-        int64_t t = c0;
-        for (; t + 4 <= c1; t += 4) {
-          const uint8_t* a[4];
-          float* out[4];
-          for (int i = 0; i < 4; ++i) {
-            a[i] = act + static_cast<uint64_t>(t + i) * act_row_bytes;
-            out[i] = y + (t + i) * ldy + 8 * g;
-          }
-#if defined(EMBER_ZMM_TILE)
-          if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) {
-            TileZmm<4>(gp, group_bytes, nb, a, out);
-            continue;
-          }
-#endif
-          TileTwoGroups<4, Dot>(gp, group_bytes, nb, a, out);
-        }
-        for (; t < c1; ++t) {
-          const uint8_t* a[1] = {act + static_cast<uint64_t>(t) * act_row_bytes};
-          float* out[1] = {y + t * ldy + 8 * g};
-          TileTwoGroups<1, Dot>(gp, group_bytes, nb, a, out);
-        }
-      }
+      for (; g + 2 <= g1; g += 2) groups.template operator()<2>(g);
     }
-    for (; g < g1; ++g) {
-      const uint8_t* gp = packed + static_cast<uint64_t>(g) * group_bytes;
-      int64_t t = c0;
-      for (; t + 4 <= c1; t += 4) {
-        const uint8_t* a[4];
-        float* out[4];
-        for (int i = 0; i < 4; ++i) {
-          a[i] = act + static_cast<uint64_t>(t + i) * act_row_bytes;
-          out[i] = y + (t + i) * ldy + 8 * g;
-        }
-        Tile<4, Dot>(gp, nb, a, out);
-      }
-      for (; t < c1; ++t) {
-        const uint8_t* a[1] = {act + static_cast<uint64_t>(t) * act_row_bytes};
-        float* out[1] = {y + t * ldy + 8 * g};
-        Tile<1, Dot>(gp, nb, a, out);
-      }
-    }
+    for (; g < g1; ++g) groups.template operator()<1>(g);
   }
 }
 

@@ -454,27 +454,15 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
     const int64_t c1 = std::min(n_tok, c0 + chunk);
     auto groups = [&]<int kG>(int64_t g) {
       const uint8_t* gp = packed + static_cast<uint64_t>(g) * group_bytes;
-      int64_t t = c0;
-      for (; t + 4 <= std::min(c1, n_tiled); t += 4) {
-        const uint8_t* a[4];
-        float* out[4];
-        for (int i = 0; i < 4; ++i) {
-          a[i] = act + static_cast<uint64_t>(t + i) * act_row_bytes;
-          out[i] = y + (t + i) * ldy + 8 * g;
-        }
+      ForTokenTiles(
+          c0, c1, n_tiled, act, act_row_bytes, y, ldy, 8 * g,
+          [&](const uint8_t* const* a, float* const* out) {
 #if defined(EMBER_ZMM_TILE)
-        if constexpr (kG == 2 && std::is_same_v<Dot, int8_step::VnniDot>) {
-          TileZmm<4>(gp, group_bytes, nb, a, out);
-          continue;
-        }
+            if constexpr (kG == 2 && std::is_same_v<Dot, int8_step::VnniDot>) return TileZmm<4>(gp, group_bytes, nb, a, out);
 #endif
-        Tile<4, kG, true, Dot>(gp, group_bytes, nb, a, out);
-      }
-      for (; t < c1; ++t) {
-        const uint8_t* a[1] = {act + static_cast<uint64_t>(t) * act_row_bytes};
-        float* out[1] = {y + t * ldy + 8 * g};
-        Tile<1, kG, false, Dot>(gp, group_bytes, nb, a, out);
-      }
+            Tile<4, kG, true, Dot>(gp, group_bytes, nb, a, out);
+          },
+          [&](const uint8_t* const* a, float* const* out) { Tile<1, kG, false, Dot>(gp, group_bytes, nb, a, out); });
     };
     int64_t g = g0;
     for (; g + kPromptGroups <= g1; g += kPromptGroups) groups.template operator()<kPromptGroups>(g);
