@@ -76,7 +76,9 @@ void Groups(RepackLayout l, const uint8_t* packed, int64_t n_in, int64_t g0, int
 
 }  // namespace
 
-int DecodeGroupsAtOnce(Isa isa) { return isa >= Isa::kAvx512 ? 1 : 8; }
+DecodeWalk DecodeWalkFor(Isa isa) {
+  return isa >= Isa::kAvx512 ? DecodeWalk::kSpread : DecodeWalk::kAdjacent;
+}
 
 const char* RepackLayoutName(RepackLayout l) {
   switch (l) {
@@ -133,9 +135,15 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
   // Several groups per task so that a core slowed by other work still balances.
   const int64_t n_groups = n_out / 8;
   int64_t grain = std::max<int64_t>(1, n_groups / (8 * pool.size()));
-  // Decode kernels that take several groups at a time (DecodeGroupsAtOnce) take them 8, 4, 2
-  // and 1 at a time: keep tasks whole multiples of 4.
-  if (n_tokens == 1) grain = std::max<int64_t>(4, grain / 4 * 4);
+  // Decode: tasks whole multiples of 4 (the walks take 8, 4, 2 and 1 adjacent groups, or 4
+  // spread a quarter of the task apart). The spread walk gets 4 tasks per thread, not 8, for
+  // longer streams. 40 repacked 5632 x 2048 matrices in turn, -t 2, 12 alternating passes
+  // (2026-11-29): 2 tasks per thread gave 35.8 and 37.1 GB/s against 35.1 and 36.2 for 8 (Q4_K,
+  // Q4_0); in a slower minute 2, 4 and 8 read 29.5-31.0 alike; 32 per thread lost 15%.
+  if (n_tokens == 1) {
+    const int per_thread = DecodeWalkFor(isa) == DecodeWalk::kSpread ? 4 : 8;
+    grain = std::max<int64_t>(4, n_groups / (per_thread * pool.size()) / 4 * 4);
+  }
   // The AMX tile takes 4 groups (32 rows) per panel: keep tasks whole panels.
   if ((l == RepackLayout::kQ4_0x8 && q4_0x8::UsesAmx(n_tokens, isa)) ||
       (l == RepackLayout::kQ4Kx8 && q4kx8::UsesAmx(n_tokens, isa))) {

@@ -55,27 +55,39 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
                     int64_t n_in, const float* x, int64_t n_tokens, float* y,
                     std::vector<uint8_t>& scratch, Isa isa);
 
-// Row groups the repacked decode kernels (one token) take side by side. On Zen 3 (AVX2) groups
-// side by side, sharing the activation broadcasts and keeping several weight streams in flight,
-// were faster (TinyLlama -t 2: Q4_K_M 4 groups ~36 t/s against ~33 for one; Q4_0 4 groups +15%);
-// on Zen 4 one group at a time, a single sequential stream per core, is (2026-11-29, alternating
-// runs against 8 groups: TinyLlama Q4_K_M -t 1 35-41 against 27.6 t/s, -t 2 4 of 4 runs +2-21%;
-// Q4_0 6 of 6, -t 1 +11-16%, -t 2 +4-19%; the AVX2 kernels on Zen 4 the same way). Without a way
-// to measure the core, the ISA stands in for it: 1 where the CPU has AVX-512 (isa >= kAvx512),
-// else 8 (the kernels then take 8, 4, 2 and 1 as the range allows).
-int DecodeGroupsAtOnce(Isa isa);
+// How the repacked decode kernels (one token) walk a call's row groups, several side by side
+// (sharing the activation broadcasts):
+// - kAdjacent: 8, 4, 2 and 1 neighbouring groups at a time, as the range allows. On Zen 3
+//   (AVX2) faster than one at a time (TinyLlama -t 2: Q4_K_M 4 groups ~36 t/s against ~33;
+//   Q4_0 4 groups +15%).
+// - kSpread: 4 groups a quarter of the range apart, so that each core reads 4 long sequential
+//   streams. On Zen 4, adjacent groups lost to one at a time (TinyLlama Q4_K_M -t 1 35-41
+//   against 27.6 t/s for 8; Q4_0 -t 1 +11-16%), and a plain read shows why: Zen 4's prefetcher
+//   lost a quarter of one core's bandwidth on 8 short streams 9 KiB apart (17.1 against 22.4
+//   GB/s for one stream), and gained on 4 long streams far apart (26.7; two cores 32.5 against
+//   28.7). Spread against one at a time, 40 repacked 5632 x 2048 matrices in turn, 12
+//   alternating passes (2026-11-29): one core 24.9 against 22.6 GB/s (Q4_K); two cores +1% to
+//   +20% with the minute's bandwidth (Q4_K 29.2 against 29.0, Q4_0 45.2 against 37.6).
+// Without a way to measure the core, the ISA stands in for it: kSpread where the CPU has AVX-512
+// (isa >= kAvx512), else kAdjacent.
+enum class DecodeWalk : uint8_t { kAdjacent, kSpread };
+DecodeWalk DecodeWalkFor(Isa isa);
 
-// Groups [g0, g1) of one token's decode in the order above: run.template operator()<kG>(g) takes
-// groups g..g+kG-1 -- one at a time where decode_groups is 1, else 8, 4, 2 and 1 at a time.
+// Groups [g0, g1) of one token's decode in the walk above: run.template operator()<kG>(g, step)
+// takes groups g, g + step, ..., g + (kG - 1) step (step 1 where adjacent).
 template <class Run>
-void ForDecodeGroups(int64_t g0, int64_t g1, int decode_groups, Run&& run) {
+void ForDecodeGroups(int64_t g0, int64_t g1, DecodeWalk walk, Run&& run) {
   int64_t g = g0;
-  if (decode_groups != 1) {
-    for (; g + 8 <= g1; g += 8) run.template operator()<8>(g);
-    for (; g + 4 <= g1; g += 4) run.template operator()<4>(g);
-    for (; g + 2 <= g1; g += 2) run.template operator()<2>(g);
+  if (walk == DecodeWalk::kSpread) {
+    const int64_t step = (g1 - g0) / 4;
+    for (int64_t i = 0; i < step; ++i) run.template operator()<4>(g0 + i, step);
+    g = g0 + 4 * step;
+  } else {
+    for (; g + 8 <= g1; g += 8) run.template operator()<8>(g, 1);
+    for (; g + 4 <= g1; g += 4) run.template operator()<4>(g, 1);
+    for (; g + 2 <= g1; g += 2) run.template operator()<2>(g, 1);
   }
-  for (; g < g1; ++g) run.template operator()<1>(g);
+  for (; g < g1; ++g) run.template operator()<1>(g, 1);
 }
 
 // Tokens [t0, t1) of a prompt chunk against one call's groups, whose outputs start at column

@@ -243,7 +243,8 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
 #pragma GCC diagnostic pop
 #endif
 
-// (How many groups a call takes: repack.h, DecodeGroupsAtOnce -- one on AVX-512 CPUs.)
+// (Which groups a call takes together: repack.h, DecodeWalk -- 4 spread apart on AVX-512 CPUs:
+// step_bytes apart in the packed matrix, their outputs y_step floats apart.)
 // Decode: kG groups side by side against one token, so that each core keeps kG streams of
 // weights in flight and broadcasts the activations once for all of them. Measured on TinyLlama
 // Q4_0 tg128 at -t 2 on an idle machine: 2 groups +5%, 4 groups +15%, 8 groups less than 4 (Zen
@@ -253,8 +254,8 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
 // 16-bit adds, a madd and a subtract. On Zen 4 one thread's decode is bound by these operations
 // (TinyLlama Q4_0 tg -t 1: 28.1 against 25.6 t/s, 2026-11-29); at -t 2 the gain is in the noise.
 template <int kG, class Dot>
-EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* act,
-                               float* y) {
+EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t step_bytes, int64_t nb, const uint8_t* act,
+                               float* y, int64_t y_step) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[kG];
@@ -268,7 +269,7 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
     const __m256i off = _mm256_set1_epi32(offs[b]);
     const __m256 da = _mm256_broadcast_ss(das + b);
     for (int g = 0; g < kG; ++g) {
-      const uint8_t* blk = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
+      const uint8_t* blk = gp + g * step_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
       __m256i isum;
       if constexpr (std::is_same_v<Dot, int8_step::MaddDot>) {
         __m256i s = _mm256_setzero_si256();
@@ -291,20 +292,21 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
       acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, da), acc[g]);
     }
   }
-  for (int g = 0; g < kG; ++g) _mm256_storeu_ps(y + 8 * g, acc[g]);
+  for (int g = 0; g < kG; ++g) _mm256_storeu_ps(y + y_step * g, acc[g]);
 }
 
 template <class Dot>
 EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
                            const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
-                           int64_t ldy, int decode_groups) {
+                           int64_t ldy, DecodeWalk decode_walk) {
   const int64_t nb = n_in / kQK4_0;
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
   // Tokens in chunks whose activations (~192 KiB) stay in L2 while every group passes over them.
   const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
   if (n_tok == 1) {
-    ForDecodeGroups(g0, g1, decode_groups, [&]<int kG>(int64_t g) {
-      GroupsOneToken<kG, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+    ForDecodeGroups(g0, g1, decode_walk, [&]<int kG>(int64_t g, int64_t step) {
+      GroupsOneToken<kG, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, static_cast<uint64_t>(step) * group_bytes,
+                              nb, act, y + 8 * g, 8 * step);
     });
     return;
   }
@@ -441,13 +443,13 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
     if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
     return GroupsAmx<amx_tile::AmxInt8>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   }
-  const int decode_groups = DecodeGroupsAtOnce(isa);
+  const DecodeWalk decode_walk = DecodeWalkFor(isa);
   if (VnniModelForTests()) {
-    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
   }
-  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
-  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
-  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
 #else
   (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy,
       (void)isa;

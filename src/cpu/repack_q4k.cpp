@@ -350,7 +350,8 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
 #pragma GCC diagnostic pop
 #endif
 
-// (How many groups a call takes: repack.h, DecodeGroupsAtOnce -- one on AVX-512 CPUs.)
+// (Which groups a call takes together: repack.h, DecodeWalk -- 4 spread apart on AVX-512 CPUs:
+// step_bytes apart in the packed matrix, their outputs y_step floats apart.)
 // Decode: kG groups side by side against one token (the activation broadcasts shared, kG weight
 // streams in flight per core, as repack_q4_0.cpp); each group's float steps are Tile<1, false>'s,
 // so the same bits. TinyLlama Q4_K_M tg128 -t 2, idle machine: 4 groups ~36 t/s against ~33
@@ -359,8 +360,8 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
 // not MaddDot) a sub-block's sums are int32 from vpdpbusd and its scale is a 32-bit multiply, as
 // in Tile: the same integers.
 template <int kG, class Dot>
-EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t nb, const uint8_t* act,
-                               float* y) {
+EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t step_bytes, int64_t nb, const uint8_t* act,
+                               float* y, int64_t y_step) {
   constexpr bool kInt32Sums = !std::is_same_v<Dot, int8_step::MaddDot>;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 acc[kG], acc_min[kG];
@@ -380,13 +381,13 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
       for (int v = 0; v < 8; ++v) {
         const __m256i av = Broadcast4(a->qs + 64 * p + 4 * v);
         for (int g = 0; g < kG; ++g) {
-          const uint8_t* codes = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
+          const uint8_t* codes = gp + g * step_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
           const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
           AddCodeProducts<Dot>(s[g], _mm256_and_si256(raw, m4), av);
         }
       }
       for (int g = 0; g < kG; ++g) {
-        const uint8_t* blk = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
+        const uint8_t* blk = gp + g * step_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
         lo_part[g] = kInt32Sums ? _mm256_mullo_epi32(s[g], _mm256_cvtepu8_epi32(sc8))
                                 : _mm256_madd_epi16(s[g], _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8)));
@@ -395,13 +396,13 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
       for (int v = 0; v < 8; ++v) {
         const __m256i av = Broadcast4(a->qs + 64 * p + 32 + 4 * v);
         for (int g = 0; g < kG; ++g) {
-          const uint8_t* codes = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
+          const uint8_t* codes = gp + g * step_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes + kCodesAt + 256 * p;
           const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * v));
           AddCodeProducts<Dot>(s[g], _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), av);
         }
       }
       for (int g = 0; g < kG; ++g) {
-        const uint8_t* blk = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
+        const uint8_t* blk = gp + g * step_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * p));
         const __m256i mins = _mm256_cvtepu8_epi16(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kMinsAt + 16 * p)));
@@ -413,20 +414,20 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t group_bytes, int64_t 
       }
     }
     for (int g = 0; g < kG; ++g) {
-      const uint8_t* blk = gp + g * group_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
+      const uint8_t* blk = gp + g * step_bytes + static_cast<uint64_t>(b) * kGroupBlockBytes;
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
       const __m256 dminw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
       acc[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[g]), _mm256_mul_ps(dw, da), acc[g]);
       acc_min[g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin[g]), _mm256_mul_ps(dminw, da), acc_min[g]);
     }
   }
-  for (int g = 0; g < kG; ++g) _mm256_storeu_ps(y + 8 * g, _mm256_sub_ps(acc[g], acc_min[g]));
+  for (int g = 0; g < kG; ++g) _mm256_storeu_ps(y + y_step * g, _mm256_sub_ps(acc[g], acc_min[g]));
 }
 
 template <class Dot>
 EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
                            const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
-                           int64_t ldy, int decode_groups) {
+                           int64_t ldy, DecodeWalk decode_walk) {
   const int64_t nb = n_in / kQK_K;
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * kGroupBlockBytes;
   // Prompt tiles take this many groups side by side, their activation broadcasts shared (one
@@ -445,8 +446,9 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   const int64_t n_tiled = n_tok - n_tok % 4;
   const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
   if (n_tok == 1) {
-    ForDecodeGroups(g0, g1, decode_groups, [&]<int kG>(int64_t g) {
-      GroupsOneToken<kG, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, group_bytes, nb, act, y + 8 * g);
+    ForDecodeGroups(g0, g1, decode_walk, [&]<int kG>(int64_t g, int64_t step) {
+      GroupsOneToken<kG, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, static_cast<uint64_t>(step) * group_bytes,
+                              nb, act, y + 8 * g, 8 * step);
     });
     return;
   }
@@ -719,13 +721,13 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
     y += n_tiled * ldy;
     n_tok -= n_tiled;
   }
-  const int decode_groups = DecodeGroupsAtOnce(isa);
+  const DecodeWalk decode_walk = DecodeWalkFor(isa);
   if (VnniModelForTests()) {
-    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
   }
-  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
-  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
-  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_groups);
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
 #else
   (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy;
   (void)isa;

@@ -128,8 +128,9 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
     SetAmxModelForTests(variant.amx_model);
     std::mt19937 rng(20261127);
     struct Shape { int64_t n_in, n_out, n_tok; };
-    // Rows: one group, several, many (decode takes groups 4, 2 and 1 at a time: 6 and 9 groups
-    // reach each); tokens: decode, under a tile, tiles + remainder, and a
+    // Rows: one group, several, many (decode takes adjacent groups 8, 4, 2 and 1 at a time: 6 and
+    // 9 groups reach each; on AVX-512, 4 spread apart: 133 groups make tasks of 8, two apart, and
+    // a last one of 5, four side by side and one alone); tokens: decode, under a tile, tiles + remainder, and a
     // batch long enough to span several token chunks (192 KiB of activations each); for the AMX
     // tile (32 rows = 4 groups, 32 tokens), full and partial panels and token groups. The prompt
     // tiles take 2 groups at a time where a task has them: with 3 threads, tasks hold 2 groups
@@ -137,7 +138,7 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
     const Shape shapes[] = {{256, 8, 1},  {256, 48, 1},  {512, 72, 1},   {512, 136, 1},  {256, 24, 3},
                             {768, 40, 4}, {512, 16, 9},  {2816, 64, 7},  {256, 8, 902},
                             {512, 72, 40}, {2816, 64, 33}, {256, 96, 200}, {256, 392, 9},
-                            {512, 520, 6}};
+                            {512, 520, 6}, {256, 1064, 1}};
     for (const LayoutCase& c : kCases) {
       const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
       for (const Shape& s : shapes) {
