@@ -131,5 +131,14 @@ void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride, co
 // the same bits as AxpyF16 into 8 lane rows followed by Tree8.
 void WeightedSumF16Lanes(int64_t first, int64_t last, const float* w, const uint16_t* v,
                          int64_t v_stride, int64_t hd, float* out);
+// WeightedSumF16Lanes in pieces, for callers that walk the positions in tiles: adds positions
+// [jb0, jb1) of [first, last] (jb0 a multiple of 8; jb1 too, or past last) of n_cols columns (a
+// multiple of 8, from v) into `lanes` (n_cols x 8 floats: per 8 columns, the 8 position lanes'
+// vectors), which carry the sums from one piece to the next; WeightedSumF16LanesFinish then
+// gives out[n_cols]. Zeroed lanes, pieces in increasing order, then Finish: WeightedSumF16Lanes'
+// bits.
+void WeightedSumF16LanesPart(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w,
+                             const uint16_t* v, int64_t v_stride, int64_t n_cols, float* lanes);
+void WeightedSumF16LanesFinish(const float* lanes, int64_t n_cols, float* out);
 }  // namespace avx2
 }  // namespace ember

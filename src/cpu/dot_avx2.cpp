@@ -663,28 +663,46 @@ EMBER_AVX2 inline void PartialBlockF16(__m256* acc, int64_t jb, int64_t first, i
   }
 }
 
-EMBER_AVX2 void WeightedSumF16Lanes(int64_t first, int64_t last, const float* w, const uint16_t* v,
-                                    int64_t v_stride, int64_t hd, float* out) {
-  for (int64_t c = 0; c < hd; c += 8) {
+EMBER_AVX2 void WeightedSumF16LanesPart(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w,
+                                        const uint16_t* v, int64_t v_stride, int64_t n_cols, float* lanes) {
+  for (int64_t c = 0; c < n_cols; c += 8) {
+    float* la = lanes + 8 * c;
     __m256 acc[8];
-    for (auto& x : acc) x = _mm256_setzero_ps();
+    for (int l = 0; l < 8; ++l) acc[l] = _mm256_loadu_ps(la + 8 * l);
     // Only the first and last blocks of 8 positions can be partial: the blocks between run
     // without per-position range checks.
-    int64_t jb = first / 8 * 8;
-    if (jb < first) {
+    int64_t jb = jb0;
+    if (jb < first && jb < jb1) {
       PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
       jb += 8;
     }
-    for (; jb + 7 <= last; jb += 8) {
+    for (; jb + 7 <= last && jb < jb1; jb += 8) {
 #pragma GCC unroll 8
       for (int l = 0; l < 8; ++l) {
         acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[jb + l]), LoadHalves8(v + (jb + l) * v_stride + c), acc[l]);
       }
     }
-    if (jb <= last) PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
-    const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
-                                     _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
+    if (jb < jb1 && jb <= last) PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
+    for (int l = 0; l < 8; ++l) _mm256_storeu_ps(la + 8 * l, acc[l]);
+  }
+}
+
+EMBER_AVX2 void WeightedSumF16LanesFinish(const float* lanes, int64_t n_cols, float* out) {
+  for (int64_t c = 0; c < n_cols; c += 8) {
+    const float* la = lanes + 8 * c;
+    const auto lane = [&](int l) { return _mm256_loadu_ps(la + 8 * l); };
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(lane(0), lane(4)), _mm256_add_ps(lane(2), lane(6))),
+                                     _mm256_add_ps(_mm256_add_ps(lane(1), lane(5)), _mm256_add_ps(lane(3), lane(7))));
     _mm256_storeu_ps(out + c, sum);
+  }
+}
+
+EMBER_AVX2 void WeightedSumF16Lanes(int64_t first, int64_t last, const float* w, const uint16_t* v,
+                                    int64_t v_stride, int64_t hd, float* out) {
+  for (int64_t c = 0; c < hd; c += 8) {
+    alignas(32) float lanes[64] = {};
+    WeightedSumF16LanesPart(first / 8 * 8, last + 1, first, last, w, v + c, v_stride, 8, lanes);
+    WeightedSumF16LanesFinish(lanes, 8, out + c);
   }
 }
 
@@ -731,6 +749,9 @@ void AxpyF32(int64_t, float, const float*, float*) {}
 void FloatsToHalves(const float*, uint16_t*, int64_t) {}
 void DotsF16(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, float*) {}
 void WeightedSumF16Lanes(int64_t, int64_t, const float*, const uint16_t*, int64_t, int64_t, float*) {}
+void WeightedSumF16LanesPart(int64_t, int64_t, int64_t, int64_t, const float*, const uint16_t*, int64_t, int64_t,
+                             float*) {}
+void WeightedSumF16LanesFinish(const float*, int64_t, float*) {}
 void QuantizeActQ8_0(const float*, void*, int64_t) {}
 void QuantizeActQ8_1(const float*, void*, int64_t) {}
 void QuantizeActQ8K(const float*, void*, int64_t) {}

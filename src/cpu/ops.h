@@ -76,6 +76,9 @@ struct AttentionArgs {
 // F16 before their products, as llama.cpp's F16 matrix products do.
 void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int64_t pos0,
                const AttentionArgs& a, float* out);
+// Tests only: one token with at least n cached positions (F16 cache, AVX2) attends with the
+// heads that share a K/V head together (the default from 512 positions on; the same bits).
+void SetDecodeSharedMinKeysForTests(int64_t n);
 
 // exp(x) exactly as ggml's AVX2 ggml_v_expf computes it (softmax must match bit for bit).
 float ExpGgml(float x);

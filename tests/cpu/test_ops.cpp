@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <mutex>
@@ -321,6 +322,43 @@ TEST(Attention, ABatchGivesEachTokenTheBitsOfDecodingItAlone) {
       Attention(pool, isa, q.data() + t * row, 1, k.pos0 + t, a, alone.data() + t * row);
     }
     ASSERT_EQ(std::memcmp(batch.data(), alone.data(), batch.size() * 4), 0) << "hd " << k.hd;
+  }
+}
+
+// Decode at depth attends with the heads of one K/V head together (scores key tile by key tile,
+// weighted sums 32 columns and 256 positions at a time): every output must be the per-head
+// loop's, bit for bit. Cases: SmolLM2's group of 3, TinyLlama's 8, Gemma 3's one K/V head of 256
+// columns, a head size that is not a multiple of 32 (8-column tasks), positions that end inside
+// a block of 8 and a tile, and sliding windows that start inside a block.
+TEST(Attention, DecodeWithSharedHeadsGivesThePerHeadBits) {
+  const Isa isa = ClampIsa(Isa::kAvx2);
+  if (isa < Isa::kAvx2) GTEST_SKIP() << "no AVX2: the shared decode path needs F16C";
+  std::mt19937 rng(31);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  struct Case { int64_t n_head, n_head_kv, hd, pos, window; };
+  for (const Case& k : {Case{9, 3, 64, 700, 0}, Case{32, 4, 64, 517, 0}, Case{4, 1, 256, 1029, 0},
+                        Case{6, 2, 40, 333, 0}, Case{8, 2, 128, 900, 300}, Case{4, 4, 64, 260, 10},
+                        Case{2, 1, 64, 0, 0}}) {
+    const int64_t n_ctx = k.pos + 1;
+    Cache c(n_ctx, k.n_head_kv * k.hd, true);
+    for (int64_t p = 0; p < n_ctx; ++p) {
+      for (int64_t i = 0; i < c.width; ++i) {
+        c.Set(c.k, p, i, nd(rng));
+        c.Set(c.v, p, i, nd(rng));
+      }
+    }
+    const auto q = Random(rng, static_cast<size_t>(k.n_head * k.hd));
+    AttentionArgs a{k.n_head, k.n_head_kv, k.hd, 0.125f, 0.0f, k.window, c.k.data(), c.v.data(),
+                    static_cast<uint64_t>(c.width) * 2, static_cast<uint64_t>(c.width) * 2, true};
+    ThreadPool pool(3);
+    std::vector<float> shared(q.size()), per_head(q.size());
+    SetDecodeSharedMinKeysForTests(1);
+    Attention(pool, isa, q.data(), 1, k.pos, a, shared.data());
+    SetDecodeSharedMinKeysForTests(INT64_MAX);
+    Attention(pool, isa, q.data(), 1, k.pos, a, per_head.data());
+    SetDecodeSharedMinKeysForTests(512);
+    ASSERT_EQ(std::memcmp(shared.data(), per_head.data(), shared.size() * 4), 0)
+        << "n_head " << k.n_head << " n_head_kv " << k.n_head_kv << " hd " << k.hd << " pos " << k.pos;
   }
 }
 
