@@ -140,5 +140,13 @@ void WeightedSumF16Lanes(int64_t first, int64_t last, const float* w, const uint
 void WeightedSumF16LanesPart(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w,
                              const uint16_t* v, int64_t v_stride, int64_t n_cols, float* lanes);
 void WeightedSumF16LanesFinish(const float* lanes, int64_t n_cols, float* out);
+// DotsF16 and WeightedSumF16LanesPart for two queries over the same keys and values (two heads
+// that share a K/V head): each K and V vector is converted once for both; every result has the
+// one-query kernel's bits.
+void DotsF16Pair(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride, const uint16_t* q0,
+                 const uint16_t* q1, float* out0, float* out1);
+void WeightedSumF16LanesPartPair(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w0,
+                                 const float* w1, const uint16_t* v, int64_t v_stride, int64_t n_cols,
+                                 float* lanes0, float* lanes1);
 }  // namespace avx2
 }  // namespace ember

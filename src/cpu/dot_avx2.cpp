@@ -649,6 +649,33 @@ EMBER_AVX2 void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k
   for (; j < n_keys; ++j) out[j] = DotF16(hd, k + j * k_stride, q);
 }
 
+EMBER_AVX2 void DotsF16Pair(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride, const uint16_t* q0,
+                            const uint16_t* q1, float* out0, float* out1) {
+  int64_t j = 0;
+  for (; j + 4 <= n_keys; j += 4) {
+    __m256 acc[8];  // query 0's 4 keys, then query 1's
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < hd; i += 8) {
+      const __m256 vq0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q0 + i)));
+      const __m256 vq1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q1 + i)));
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) {
+        const __m256 vk = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + (j + u) * k_stride + i)));
+        acc[u] = _mm256_fmadd_ps(vk, vq0, acc[u]);
+        acc[4 + u] = _mm256_fmadd_ps(vk, vq1, acc[4 + u]);
+      }
+    }
+    const __m256 sums = cpu::Hsum8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
+    _mm_storeu_ps(out0 + j, _mm256_castps256_ps128(sums));
+    _mm_storeu_ps(out1 + j, _mm256_extractf128_ps(sums, 1));
+  }
+  for (; j < n_keys; ++j) {
+    out0[j] = DotF16(hd, k + j * k_stride, q0);
+    out1[j] = DotF16(hd, k + j * k_stride, q1);
+  }
+}
+
 EMBER_AVX2 inline __m256 LoadHalves8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
@@ -684,6 +711,42 @@ EMBER_AVX2 void WeightedSumF16LanesPart(int64_t jb0, int64_t jb1, int64_t first,
     }
     if (jb < jb1 && jb <= last) PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
     for (int l = 0; l < 8; ++l) _mm256_storeu_ps(la + 8 * l, acc[l]);
+  }
+}
+
+EMBER_AVX2 void WeightedSumF16LanesPartPair(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w0,
+                                            const float* w1, const uint16_t* v, int64_t v_stride, int64_t n_cols,
+                                            float* lanes0, float* lanes1) {
+  for (int64_t c = 0; c < n_cols; c += 8) {
+    float* la0 = lanes0 + 8 * c;
+    float* la1 = lanes1 + 8 * c;
+    __m256 acc0[8], acc1[8];
+    for (int l = 0; l < 8; ++l) {
+      acc0[l] = _mm256_loadu_ps(la0 + 8 * l);
+      acc1[l] = _mm256_loadu_ps(la1 + 8 * l);
+    }
+    int64_t jb = jb0;
+    if (jb < first && jb < jb1) {
+      PartialBlockF16(acc0, jb, first, last, w0, v, v_stride, c);
+      PartialBlockF16(acc1, jb, first, last, w1, v, v_stride, c);
+      jb += 8;
+    }
+    for (; jb + 7 <= last && jb < jb1; jb += 8) {
+#pragma GCC unroll 8
+      for (int l = 0; l < 8; ++l) {
+        const __m256 vv = LoadHalves8(v + (jb + l) * v_stride + c);
+        acc0[l] = _mm256_fmadd_ps(_mm256_set1_ps(w0[jb + l]), vv, acc0[l]);
+        acc1[l] = _mm256_fmadd_ps(_mm256_set1_ps(w1[jb + l]), vv, acc1[l]);
+      }
+    }
+    if (jb < jb1 && jb <= last) {
+      PartialBlockF16(acc0, jb, first, last, w0, v, v_stride, c);
+      PartialBlockF16(acc1, jb, first, last, w1, v, v_stride, c);
+    }
+    for (int l = 0; l < 8; ++l) {
+      _mm256_storeu_ps(la0 + 8 * l, acc0[l]);
+      _mm256_storeu_ps(la1 + 8 * l, acc1[l]);
+    }
   }
 }
 
@@ -752,6 +815,9 @@ void WeightedSumF16Lanes(int64_t, int64_t, const float*, const uint16_t*, int64_
 void WeightedSumF16LanesPart(int64_t, int64_t, int64_t, int64_t, const float*, const uint16_t*, int64_t, int64_t,
                              float*) {}
 void WeightedSumF16LanesFinish(const float*, int64_t, float*) {}
+void DotsF16Pair(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, const uint16_t*, float*, float*) {}
+void WeightedSumF16LanesPartPair(int64_t, int64_t, int64_t, int64_t, const float*, const float*, const uint16_t*,
+                                 int64_t, int64_t, float*, float*) {}
 void QuantizeActQ8_0(const float*, void*, int64_t) {}
 void QuantizeActQ8_1(const float*, void*, int64_t) {}
 void QuantizeActQ8K(const float*, void*, int64_t) {}

@@ -326,9 +326,9 @@ TEST(Attention, ABatchGivesEachTokenTheBitsOfDecodingItAlone) {
 }
 
 // Decode at depth attends with the heads of one K/V head together (scores key tile by key tile,
-// weighted sums 32 columns and 256 positions at a time): every output must be the per-head
-// loop's, bit for bit. Cases: SmolLM2's group of 3, TinyLlama's 8, Gemma 3's one K/V head of 256
-// columns, a head size that is not a multiple of 32 (8-column tasks), positions that end inside
+// weighted sums 32 columns and 256 positions at a time, the heads two at a time and an odd one
+// alone): every output must be the per-head loop's, bit for bit. Cases: SmolLM2's group of 3,
+// TinyLlama's 8, Gemma 3's one K/V head of 256 columns, a head size that is not a multiple of 32 (8-column tasks), positions that end inside
 // a block of 8 and a tile, and sliding windows that start inside a block.
 TEST(Attention, DecodeWithSharedHeadsGivesThePerHeadBits) {
   const Isa isa = ClampIsa(Isa::kAvx2);
