@@ -77,7 +77,7 @@ struct AttentionArgs {
 void Attention(ThreadPool& pool, Isa isa, const float* q, int64_t n_tokens, int64_t pos0,
                const AttentionArgs& a, float* out);
 // Tests only: one token with at least n cached positions (F16 cache, AVX2) attends with the
-// heads that share a K/V head together (the default from 512 positions on; the same bits).
+// heads that share a K/V head together (the same bits); n <= 0 restores the default (128).
 void SetDecodeSharedMinKeysForTests(int64_t n);
 
 // exp(x) exactly as ggml's AVX2 ggml_v_expf computes it (softmax must match bit for bit).
