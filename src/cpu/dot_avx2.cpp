@@ -690,64 +690,48 @@ EMBER_AVX2 inline void PartialBlockF16(__m256* acc, int64_t jb, int64_t first, i
   }
 }
 
-EMBER_AVX2 void WeightedSumF16LanesPart(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w,
-                                        const uint16_t* v, int64_t v_stride, int64_t n_cols, float* lanes) {
+// WeightedSumF16LanesPart for NQ queries (1 or 2) that share the values: each V vector is
+// converted once for all of them; each query's lanes take the same steps as one query's.
+template <int NQ>
+EMBER_AVX2 inline void LanesPart(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* const (&w)[NQ],
+                                 const uint16_t* v, int64_t v_stride, int64_t n_cols, float* const (&lanes)[NQ]) {
   for (int64_t c = 0; c < n_cols; c += 8) {
-    float* la = lanes + 8 * c;
-    __m256 acc[8];
-    for (int l = 0; l < 8; ++l) acc[l] = _mm256_loadu_ps(la + 8 * l);
+    __m256 acc[NQ][8];
+    for (int n = 0; n < NQ; ++n) {
+      for (int l = 0; l < 8; ++l) acc[n][l] = _mm256_loadu_ps(lanes[n] + 8 * c + 8 * l);
+    }
     // Only the first and last blocks of 8 positions can be partial: the blocks between run
     // without per-position range checks.
     int64_t jb = jb0;
     if (jb < first && jb < jb1) {
-      PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
-      jb += 8;
-    }
-    for (; jb + 7 <= last && jb < jb1; jb += 8) {
-#pragma GCC unroll 8
-      for (int l = 0; l < 8; ++l) {
-        acc[l] = _mm256_fmadd_ps(_mm256_set1_ps(w[jb + l]), LoadHalves8(v + (jb + l) * v_stride + c), acc[l]);
-      }
-    }
-    if (jb < jb1 && jb <= last) PartialBlockF16(acc, jb, first, last, w, v, v_stride, c);
-    for (int l = 0; l < 8; ++l) _mm256_storeu_ps(la + 8 * l, acc[l]);
-  }
-}
-
-EMBER_AVX2 void WeightedSumF16LanesPartPair(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w0,
-                                            const float* w1, const uint16_t* v, int64_t v_stride, int64_t n_cols,
-                                            float* lanes0, float* lanes1) {
-  for (int64_t c = 0; c < n_cols; c += 8) {
-    float* la0 = lanes0 + 8 * c;
-    float* la1 = lanes1 + 8 * c;
-    __m256 acc0[8], acc1[8];
-    for (int l = 0; l < 8; ++l) {
-      acc0[l] = _mm256_loadu_ps(la0 + 8 * l);
-      acc1[l] = _mm256_loadu_ps(la1 + 8 * l);
-    }
-    int64_t jb = jb0;
-    if (jb < first && jb < jb1) {
-      PartialBlockF16(acc0, jb, first, last, w0, v, v_stride, c);
-      PartialBlockF16(acc1, jb, first, last, w1, v, v_stride, c);
+      for (int n = 0; n < NQ; ++n) PartialBlockF16(acc[n], jb, first, last, w[n], v, v_stride, c);
       jb += 8;
     }
     for (; jb + 7 <= last && jb < jb1; jb += 8) {
 #pragma GCC unroll 8
       for (int l = 0; l < 8; ++l) {
         const __m256 vv = LoadHalves8(v + (jb + l) * v_stride + c);
-        acc0[l] = _mm256_fmadd_ps(_mm256_set1_ps(w0[jb + l]), vv, acc0[l]);
-        acc1[l] = _mm256_fmadd_ps(_mm256_set1_ps(w1[jb + l]), vv, acc1[l]);
+        for (int n = 0; n < NQ; ++n) acc[n][l] = _mm256_fmadd_ps(_mm256_set1_ps(w[n][jb + l]), vv, acc[n][l]);
       }
     }
     if (jb < jb1 && jb <= last) {
-      PartialBlockF16(acc0, jb, first, last, w0, v, v_stride, c);
-      PartialBlockF16(acc1, jb, first, last, w1, v, v_stride, c);
+      for (int n = 0; n < NQ; ++n) PartialBlockF16(acc[n], jb, first, last, w[n], v, v_stride, c);
     }
-    for (int l = 0; l < 8; ++l) {
-      _mm256_storeu_ps(la0 + 8 * l, acc0[l]);
-      _mm256_storeu_ps(la1 + 8 * l, acc1[l]);
+    for (int n = 0; n < NQ; ++n) {
+      for (int l = 0; l < 8; ++l) _mm256_storeu_ps(lanes[n] + 8 * c + 8 * l, acc[n][l]);
     }
   }
+}
+
+EMBER_AVX2 void WeightedSumF16LanesPart(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w,
+                                        const uint16_t* v, int64_t v_stride, int64_t n_cols, float* lanes) {
+  LanesPart<1>(jb0, jb1, first, last, {w}, v, v_stride, n_cols, {lanes});
+}
+
+EMBER_AVX2 void WeightedSumF16LanesPartPair(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w0,
+                                            const float* w1, const uint16_t* v, int64_t v_stride, int64_t n_cols,
+                                            float* lanes0, float* lanes1) {
+  LanesPart<2>(jb0, jb1, first, last, {w0, w1}, v, v_stride, n_cols, {lanes0, lanes1});
 }
 
 EMBER_AVX2 void WeightedSumF16LanesFinish(const float* lanes, int64_t n_cols, float* out) {

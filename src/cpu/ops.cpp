@@ -592,9 +592,10 @@ void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, i
   });
 }
 
-// One token with a cache of 128 positions or more (decode past the first turn): the heads that share a K/V head go together,
-// so that each K/V row comes from memory once per K/V head rather than once per query head (the
-// per-head loop reads them `group` times, and each V row once per 8 columns). One token's
+// One token with a cache of 128 positions or more (decode past the first turn): the heads that
+// share a K/V head go together, so that each K/V row comes from memory once per K/V head rather
+// than once per query head (the per-head loop reads them `group` times, and each V row once per
+// 8 columns). One token's
 // attention over all layers at depth 4096, 2 threads, 10 alternating passes (Zen 4, 2026-11-29):
 // TinyLlama's shape (22 layers, 32 heads, 4 K/V heads) 41.8 -> 31.7 ms; Gemma 3's (one K/V head
 // of 256 columns, all 18 layers global) 22.3 -> 11.8 ms; SmolLM2's (30 layers, 9 heads, 3 K/V
@@ -681,16 +682,15 @@ void DecodeAttentionShared(ThreadPool& pool, const float* q, int64_t p, const At
 }
 #endif
 
-}  // namespace
-
-namespace {
 // Decode takes DecodeAttentionShared from this many cached positions on (tests move it). Its
 // three parallel passes cost more than they save on short caches: one token over all layers,
 // -t 2, per-head loop against shared (ms): 8 positions 0.09 / 0.11 (SmolLM2's shape), 64
 // positions 0.14 / 0.17, 128 positions 0.29 / 0.24 (TinyLlama's 0.78 / 0.56), 256 0.58 / 0.47.
 constexpr int64_t kDecodeSharedMinKeys = 128;
 int64_t g_decode_shared_min_keys = kDecodeSharedMinKeys;
+
 }  // namespace
+
 void SetDecodeSharedMinKeysForTests(int64_t n) { g_decode_shared_min_keys = n > 0 ? n : kDecodeSharedMinKeys; }
 
 // Mirrors llama.cpp's CPU attention without flash attention, operation for operation, so that
