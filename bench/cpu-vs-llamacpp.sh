@@ -3,12 +3,18 @@
 # GGUF files and thread count, run ALTERNATELY (llama pp, ember pp, llama tg, ember tg per model)
 # so load drifts hit both alike. Prints a markdown table of ratios (ember / llama.cpp for ppN and
 # tgN) and ember's tg GB/s of weights against the machine's measured streaming read bandwidth.
+# The bandwidth is read at the start and again just before each of ember's tg runs: on a VM whose
+# bandwidth moves with other tenants, the "% of read BW" column compares ember's tg with the
+# reading of its own minute (the last column gives that reading).
 #
 # Environment (all optional):
 #   EMBER         ember binary                  (default: build/bin/ember, then build-*/bin/ember)
 #   LLAMA_BENCH   llama-bench binary            (default: cached build, else built from the sdist)
 #   EMBER_CACHE   cache folder                  (default: ~/.cache/ember)
 #   THREADS=2 REPS=3 PP=512 TG=128              llama-bench's -t, -r, -p, -n
+#   ROUNDS=1      alternating rounds per model; with more than one, the ratio columns give the
+#                 median of the rounds' ratios (each round's own ratios listed in the column
+#                 "ratios per round"), the t/s columns the mean and deviation over all rounds' runs
 #   MODELS        space-separated subset of: smollm2 gemma3 tinyllama-q4_0 tinyllama-q4_k_m
 #                 tinyllama-q8_0 (default: all)
 #   OUT           also write the table there (markdown)
@@ -23,6 +29,7 @@ THREADS=${THREADS:-2}
 REPS=${REPS:-3}
 PP=${PP:-512}
 TG=${TG:-128}
+ROUNDS=${ROUNDS:-1}
 MODELS=${MODELS:-"smollm2 gemma3 tinyllama-q4_0 tinyllama-q4_k_m tinyllama-q8_0"}
 PY=${PYTHON:-python3}
 WORK=$(mktemp -d)
@@ -94,15 +101,16 @@ model_path() {
   esac
 }
 
-# Prints "mean sd" of tokens/s of one test from llama-bench's / ember's JSON.
+# Prints the tokens/s samples of one test (comma-separated) from llama-bench's / ember's JSON.
 llama_run() {  # model pp tg
   "$LLAMA_BENCH" -m "$1" -p "$2" -n "$3" -t "$THREADS" -r "$REPS" -o json 2>/dev/null |
-    "$PY" -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["avg_ts"], r["stddev_ts"])'
+    "$PY" -c 'import json,sys; r=json.load(sys.stdin)[0]; print(",".join(map(str, r["samples_ts"])))'
 }
-ember_run() {  # model pp tg -> "mean sd gbs"
+ember_run() {  # model pp tg -> "samples gbs"
   "$EMBER" bench -m "$1" -p "$2" -n "$3" -t "$THREADS" -r "$REPS" -o json --device cpu 2>/dev/null |
-    "$PY" -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["avg_ts"], r["stddev_ts"], r["gbs"])'
+    "$PY" -c 'import json,sys; r=json.load(sys.stdin)[0]; print(",".join(map(str, r["samples_ts"])), r["gbs"])'
 }
+read_bw() { "$STREAM" "$THREADS" 1024 3 | sed -E 's/.*read_gbs=([0-9.]+).*/\1/'; }
 
 TABLE="$WORK/table.md"
 {
@@ -110,8 +118,8 @@ TABLE="$WORK/table.md"
        "-t $THREADS -r $REPS; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
        "read bandwidth $BW GB/s (best of 7; median ${BW_MEDIAN:-?}); $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "| model | llama.cpp pp$PP | ember pp$PP | ratio | llama.cpp tg$TG | ember tg$TG | ratio | ember tg GB/s | % of read BW | load (1/5/15 min) |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  echo "| model | llama.cpp pp$PP | ember pp$PP | ratio | llama.cpp tg$TG | ember tg$TG | ratio | ember tg GB/s | % of read BW | load (1/5/15 min) | ratios per round (pp; tg) | read BW at tg (GB/s) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |"
 } >"$TABLE"
 
 for m in $MODELS; do
@@ -123,19 +131,36 @@ for m in $MODELS; do
     continue
   fi
   l0=$(load)
-  echo "[$m] llama.cpp pp$PP (load $l0)" >&2; read -r lpp lpp_sd < <(llama_run "$path" "$PP" 0)
-  echo "[$m] ember pp$PP" >&2;               read -r epp epp_sd _ < <(ember_run "$path" "$PP" 0)
-  echo "[$m] llama.cpp tg$TG" >&2;           read -r ltg ltg_sd < <(llama_run "$path" 0 "$TG")
-  echo "[$m] ember tg$TG" >&2;               read -r etg etg_sd egbs < <(ember_run "$path" 0 "$TG")
+  rounds=()  # one "lpp epp ltg etg gbs bw" entry per round
+  for ((r = 1; r <= ROUNDS; r++)); do
+    echo "[$m] round $r/$ROUNDS: llama.cpp pp$PP (load $(load))" >&2; lpp=$(llama_run "$path" "$PP" 0)
+    echo "[$m] ember pp$PP" >&2;     read -r epp _ < <(ember_run "$path" "$PP" 0)
+    echo "[$m] llama.cpp tg$TG" >&2; ltg=$(llama_run "$path" 0 "$TG")
+    bw=$(read_bw)
+    echo "[$m] ember tg$TG (read bandwidth now $bw GB/s)" >&2; read -r etg egbs < <(ember_run "$path" 0 "$TG")
+    rounds+=("$lpp $epp $ltg $etg $egbs $bw")
+  done
   l1=$(load)
-  "$PY" - "$m" "$lpp" "$lpp_sd" "$epp" "$epp_sd" "$ltg" "$ltg_sd" "$etg" "$etg_sd" "$egbs" "$BW" \
-    "$l0 -> $l1" >>"$TABLE" <<'EOF'
+  "$PY" - "$m" "$l0 -> $l1" "${rounds[@]}" >>"$TABLE" <<'EOF'
+import statistics as st
 import sys
-m, lpp, lpps, epp, epps, ltg, ltgs, etg, etgs, gbs, bw, ld = sys.argv[1:]
-f = lambda s: float(s)
-print(f"| {m} | {f(lpp):.2f} ± {f(lpps):.2f} | {f(epp):.2f} ± {f(epps):.2f} | {f(epp)/f(lpp):.2f}x "
-      f"| {f(ltg):.2f} ± {f(ltgs):.2f} | {f(etg):.2f} ± {f(etgs):.2f} | {f(etg)/f(ltg):.2f}x "
-      f"| {f(gbs):.2f} | {100*f(gbs)/f(bw):.0f}% | {ld} |")
+m, ld = sys.argv[1:3]
+rounds = [r.split() for r in sys.argv[3:]]
+xs = lambda i: [[float(v) for v in r[i].split(",")] for r in rounds]  # per round, its samples
+lpp, epp, ltg, etg = xs(0), xs(1), xs(2), xs(3)
+gbs = [float(r[4]) for r in rounds]
+bw = [float(r[5]) for r in rounds]
+flat = lambda rs: [v for r in rs for v in r]
+sd = lambda v: st.stdev(v) if len(v) > 1 else 0.0
+cell = lambda rs: f"{st.mean(flat(rs)):.2f} ± {sd(flat(rs)):.2f}"
+pp_ratios = [st.mean(e) / st.mean(l) for e, l in zip(epp, lpp)]
+tg_ratios = [st.mean(e) / st.mean(l) for e, l in zip(etg, ltg)]
+share = [100 * g / b for g, b in zip(gbs, bw)]
+per_round = " / ".join(f"{p:.2f}" for p in pp_ratios) + "; " + " / ".join(f"{t:.2f}" for t in tg_ratios)
+print(f"| {m} | {cell(lpp)} | {cell(epp)} | {st.median(pp_ratios):.2f}x "
+      f"| {cell(ltg)} | {cell(etg)} | {st.median(tg_ratios):.2f}x "
+      f"| {st.median(gbs):.2f} | {st.median(share):.0f}% | {ld} | {per_round} | "
+      + " / ".join(f"{b:.1f}" for b in bw) + " |")
 EOF
 done
 
