@@ -350,15 +350,19 @@ TEST(Attention, DecodeWithSharedHeadsGivesThePerHeadBits) {
     const auto q = Random(rng, static_cast<size_t>(k.n_head * k.hd));
     AttentionArgs a{k.n_head, k.n_head_kv, k.hd, 0.125f, 0.0f, k.window, c.k.data(), c.v.data(),
                     static_cast<uint64_t>(c.width) * 2, static_cast<uint64_t>(c.width) * 2, true};
-    ThreadPool pool(3);
-    std::vector<float> shared(q.size()), per_head(q.size());
-    SetDecodeSharedMinKeysForTests(1);
-    Attention(pool, isa, q.data(), 1, k.pos, a, shared.data());
-    SetDecodeSharedMinKeysForTests(INT64_MAX);
-    Attention(pool, isa, q.data(), 1, k.pos, a, per_head.data());
-    SetDecodeSharedMinKeysForTests(0);
-    ASSERT_EQ(std::memcmp(shared.data(), per_head.data(), shared.size() * 4), 0)
-        << "n_head " << k.n_head << " n_head_kv " << k.n_head_kv << " hd " << k.hd << " pos " << k.pos;
+    // 1, 2 and 3 threads: the key ranges and the column-block ranges fall differently.
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> shared(q.size()), per_head(q.size());
+      SetDecodeSharedMinKeysForTests(1);
+      Attention(pool, isa, q.data(), 1, k.pos, a, shared.data());
+      SetDecodeSharedMinKeysForTests(INT64_MAX);
+      Attention(pool, isa, q.data(), 1, k.pos, a, per_head.data());
+      SetDecodeSharedMinKeysForTests(0);
+      ASSERT_EQ(std::memcmp(shared.data(), per_head.data(), shared.size() * 4), 0)
+          << "n_head " << k.n_head << " n_head_kv " << k.n_head_kv << " hd " << k.hd << " pos " << k.pos
+          << " threads " << threads;
+    }
   }
 }
 
