@@ -676,10 +676,6 @@ EMBER_AVX2 void DotsF16Pair(int64_t n_keys, int64_t hd, const uint16_t* k, int64
   }
 }
 
-EMBER_AVX2 inline __m256 LoadHalves8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
 #if defined(__AVX512F__)
 // GCC 12 reports "'__Y' is used uninitialized" inside its own 512-bit intrinsics (their undefined
 // pass-through operands) where they are inlined, here up to WeightedSumF16LanesPartPair: a

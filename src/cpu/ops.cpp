@@ -595,8 +595,8 @@ void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, i
 // One token with a cache of 128 positions or more (decode past the first turn): the heads that
 // share a K/V head go together, so that each K/V row comes from memory once per K/V head rather
 // than once per query head (the per-head loop reads them `group` times, and each V row once per
-// 8 columns). One token's
-// attention over all layers at depth 4096, 2 threads, 10 alternating passes (Zen 4, 2026-11-29):
+// 8 columns). One token's attention over all layers at depth 4096, 2 threads, 10 alternating
+// passes (Zen 4, 2026-11-29):
 // TinyLlama's shape (22 layers, 32 heads, 4 K/V heads) 41.8 -> 31.7 ms; Gemma 3's (one K/V head
 // of 256 columns, all 18 layers global) 22.3 -> 11.8 ms; SmolLM2's (30 layers, 9 heads, 3 K/V
 // heads) 13.6 -> 13.4 ms, level: there a layer's rows fit in cache (0.2 ms a layer when they
