@@ -138,6 +138,9 @@ struct CudaModel::Impl {
       }
       off += AlignUp(src->bytes());
     }
+    // A copy from pageable memory may return before its DMA lands, and the forward pass runs
+    // on a non-blocking stream that does not wait for the legacy one.
+    CUDA_CHECK(cudaDeviceSynchronize());
     bar.Finish();
     weight_bytes = total;
     if (tied_shared) output = token_embd;

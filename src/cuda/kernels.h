@@ -89,7 +89,8 @@ struct AttentionShape {
 // out (n_tokens, n_head * head_dim_v): token t (position pos[t], a device array) attends to cache
 // rows [0, pos[t]]. Online softmax over 32-key tiles (no score matrix); for few tokens the keys are
 // split into chunks across blocks and merged. max_keys bounds pos[t] + 1 and only chooses the
-// split count (a captured graph passes n_ctx). `partial` is scratch of AttentionScratchFloats().
+// split count (a captured graph passes n_ctx). `partial` is scratch of AttentionScratchFloats(),
+// which is large enough for any number of tokens (a buffer sized for a prompt serves decode).
 void Attention(const KvLayerView& kv, const int32_t* pos, int64_t n_tokens, int64_t max_keys,
                const float* q, const AttentionShape& s, float* out, float* partial,
                cudaStream_t stream);

@@ -158,7 +158,9 @@ TEST(CudaModelSynthetic, SyntheticModelsOfSeveralTypesMatchTheCpu) {
     const std::string path = dir + "/ember_cuda_synth_" + std::string(GgmlTypeName(type)) + ".gguf";
     WriteSynthModel(spec, path);
     auto model = Model::Load(path);
-    std::vector<int32_t> prompt(21);
+    // 70 tokens: the prompt's 280 (token, head) blocks keep attention whole and size the split
+    // scratch; each decode step's 4 blocks over 71+ keys then split it.
+    std::vector<int32_t> prompt(70);
     const int64_t nv = model->config().n_vocab;
     for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919) % nv);
     const RunResult cpu = RunCpu(*model, prompt, 4);

@@ -32,7 +32,12 @@ class DeviceArray {
     CUDA_CHECK(cudaMemcpy(buf_.get(), host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
   }
   // All bytes 0xFF: NaN for floats, so an element a kernel forgot to write fails the check.
-  void Poison() { CUDA_CHECK(cudaMemset(buf_.get(), 0xFF, n_ * sizeof(T))); }
+  // cudaMemset may return before it is done, and the kernels under test run on non-blocking
+  // streams that do not wait for it: synchronize.
+  void Poison() {
+    CUDA_CHECK(cudaMemset(buf_.get(), 0xFF, n_ * sizeof(T)));
+    CUDA_CHECK(cudaDeviceSynchronize());
+  }
   std::vector<T> Get() const {
     std::vector<T> host(n_);
     CUDA_CHECK(cudaDeviceSynchronize());
