@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/device.sh OUTDIR -- ember's one-shot run on a bare GPU machine (H100/H200 class, no
-# network, CUDA toolkit, CMake, ninja, python3). Logs go to OUTDIR; one compact table is printed
-# last. Budget: under 8 minutes; later steps are skipped once 7 minutes have passed.
+# network, CUDA toolkit, CMake, ninja, python3). OUTDIR gets summary.txt, table.txt and the full
+# logs as logs.tgz (three files, refreshed after every step); one compact table is printed last. Budget: under 8 minutes; later steps are skipped once 7 minutes have passed.
 #
 #   1. print what the machine has (GPU, nvcc, cmake, ninja, compiler, pkg-config)
 #   2. unpack ember's build dependencies from .deb/ (scripts/bundle-debs) with dpkg -x into a
@@ -19,12 +19,25 @@
 set -uo pipefail
 out="${1:?usage: bench/device.sh OUTDIR}"
 mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+# The logs are written in a folder of their own; OUTDIR gets summary.txt, table.txt and all logs
+# as logs.tgz, refreshed at every step: the device tool brings back at most 8 files, and a run
+# killed at its time limit still returns what it had.
+logs="${EMBER_DEVICE_LOGS:-/tmp/ember-device-logs}"
+rm -rf "$logs" && mkdir -p "$logs"
+publish() {
+  cp -f "$logs/summary.txt" "$out/" 2>/dev/null
+  [ -f "$logs/table.txt" ] && cp -f "$logs/table.txt" "$out/"
+  tar czf "$out/logs.tgz.part" -C "$logs" . 2>/dev/null && mv -f "$out/logs.tgz.part" "$out/logs.tgz"
+  return 0
+}
+trap publish EXIT
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 src="$repo"
 [ -f "$repo/.devtree/CMakeLists.txt" ] && src="$repo/.devtree"
 t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
-say() { echo "[$(elapsed)s] $*" | tee -a "$out/summary.txt"; }
+say() { echo "[$(elapsed)s] $*" | tee -a "$logs/summary.txt"; publish; }
 budget_left() { [ "$(elapsed)" -lt "${EMBER_DEVICE_BUDGET_S:-420}" ]; }
 
 # 1. The machine. The host CPU's SIMD flags too: the CPU issue's AVX-512 / VNNI / AMX kernels
@@ -42,7 +55,7 @@ simd="$(grep -o -w -E 'avx2|avx512f|avx512bw|avx512vl|avx512_vnni|avx_vnni|avx51
   echo "== compute-sanitizer"; command -v compute-sanitizer 2>&1 || ls /usr/local/cuda/bin/compute-sanitizer 2>&1
   echo "== cpus / memory / disk"; nproc; free -g; df -h /tmp
   echo "== cpu model and SIMD flags"; grep -m1 'model name' /proc/cpuinfo; echo "$simd"
-} > "$out/env.txt" 2>&1
+} > "$logs/env.txt" 2>&1
 gpu="$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)"
 say "gpu: ${gpu:-none}; nvcc $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' | cut -d' ' -f2); cmake $(cmake --version | head -1 | awk '{print $3}'); ninja $(ninja --version); $(c++ --version | head -1); pkg-config: $(command -v pkg-config || echo none); $(nproc) cpus ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); ${simd:-no AVX2}); source: $src"
 export PATH="$PATH:/usr/local/cuda/bin"
@@ -65,12 +78,12 @@ if ! cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix/usr" -DCMAKE_LIBRARY_PATH="$libdir" \
     -DPKG_CONFIG_EXECUTABLE=/nonexistent/pkg-config \
     -DEMBER_CUDA=ON -DEMBER_CUDA_ARCHS=90 -DCMAKE_CUDA_ARCHITECTURES=90 \
-    -DEMBER_BENCHMARKS=OFF -DEMBER_WERROR=OFF > "$out/configure.log" 2>&1; then
-  say "configure FAILED (tail of configure.log follows)"; tail -30 "$out/configure.log"; exit 1
+    -DEMBER_BENCHMARKS=OFF -DEMBER_WERROR=OFF > "$logs/configure.log" 2>&1; then
+  say "configure FAILED (tail of configure.log follows)"; tail -30 "$logs/configure.log"; exit 1
 fi
-if ! ninja -C "$build" ember test_cuda_ops test_cuda_model test_cpu_kernels > "$out/build.log" 2>&1; then
-  say "build FAILED (errors follow)"; grep -B2 -A12 -m5 'error' "$out/build.log" | head -80
-  ninja -C "$build" ember test_cuda_ops >> "$out/build.log" 2>&1 || exit 1
+if ! ninja -C "$build" ember test_cuda_ops test_cuda_model test_cpu_kernels > "$logs/build.log" 2>&1; then
+  say "build FAILED (errors follow)"; grep -B2 -A12 -m5 'error' "$logs/build.log" | head -80
+  ninja -C "$build" ember test_cuda_ops >> "$logs/build.log" 2>&1 || exit 1
 fi
 say "built ember + GPU tests"
 ember="$build/bin/ember"
@@ -79,17 +92,17 @@ vocab="$repo/.devcarry/vocab.gguf"
 export EMBER_CUDA_VOCAB="$vocab"
 
 # 4. GPU tests and memcheck.
-(cd "$build" && ctest -L gpu --output-on-failure --timeout 300) > "$out/ctest.log" 2>&1
+(cd "$build" && ctest -L gpu --output-on-failure --timeout 300) > "$logs/ctest.log" 2>&1
 ctest_rc=$?
-say "ctest -L gpu: rc=$ctest_rc; $(grep -E 'tests passed|tests failed' "$out/ctest.log" | tail -1); skipped: $(grep -c '(Skipped)' "$out/ctest.log")"
-grep -E '\(Failed\)|\(Skipped\)|\*\*\*' "$out/ctest.log" | head -20 | tee -a "$out/summary.txt"
+say "ctest -L gpu: rc=$ctest_rc; $(grep -E 'tests passed|tests failed' "$logs/ctest.log" | tail -1); skipped: $(grep -c '(Skipped)' "$logs/ctest.log")"
+grep -E '\(Failed\)|\(Skipped\)|\*\*\*' "$logs/ctest.log" | head -20 | tee -a "$logs/summary.txt"
 if command -v compute-sanitizer >/dev/null 2>&1; then
   timeout 90 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/bin/test_cuda_ops" \
-    > "$out/memcheck_ops.log" 2>&1
-  say "memcheck test_cuda_ops: rc=$? ($(grep -m1 'ERROR SUMMARY' "$out/memcheck_ops.log"))"
+    > "$logs/memcheck_ops.log" 2>&1
+  say "memcheck test_cuda_ops: rc=$? ($(grep -m1 'ERROR SUMMARY' "$logs/memcheck_ops.log"))"
   timeout 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/bin/test_cuda_model" \
-    --gtest_filter='*Synthetic*' > "$out/memcheck_model.log" 2>&1
-  say "memcheck test_cuda_model (synthetic): rc=$? ($(grep -m1 'ERROR SUMMARY' "$out/memcheck_model.log"))"
+    --gtest_filter='*Synthetic*' > "$logs/memcheck_model.log" 2>&1
+  say "memcheck test_cuda_model (synthetic): rc=$? ($(grep -m1 'ERROR SUMMARY' "$logs/memcheck_model.log"))"
 else
   say "compute-sanitizer not found: memcheck skipped"
 fi
@@ -101,8 +114,8 @@ host_vnni=0 host_amx=0
 case " $simd " in *" avx512_vnni "*) host_vnni=1 ;; esac
 case " $simd " in *" amx_int8 "*) case " $simd " in *" amx_tile "*) host_amx=$host_vnni ;; esac ;; esac
 if [ -x "$build/bin/test_cpu_kernels" ]; then
-  timeout 120 "$build/bin/test_cpu_kernels" > "$out/cpu_kernels.log" 2>&1
-  say "CPU kernel tests (host VNNI=$host_vnni AMX=$host_amx): rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$out/cpu_kernels.log" | tr '\n' ' ') $(grep -o 'note: no usable AMX[^;]*' "$out/cpu_kernels.log" | head -1)"
+  timeout 120 "$build/bin/test_cpu_kernels" > "$logs/cpu_kernels.log" 2>&1
+  say "CPU kernel tests (host VNNI=$host_vnni AMX=$host_amx): rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$logs/cpu_kernels.log" | tr '\n' ' ') $(grep -o 'note: no usable AMX[^;]*' "$logs/cpu_kernels.log" | head -1)"
 fi
 
 # CPU prompt speed by ISA: AVX2 against the VNNI tiles (and the AMX tile, the default where the
@@ -114,11 +127,11 @@ cpu_vnni_compare() {
   for i in 1 2; do
     for isa in $isas; do
       EMBER_CPU_ISA=$isa timeout 60 "$ember" bench -m "$f" -p 512 -n 0 -t "$(nproc)" -r 2 -o csv \
-        2>>"$out/cpu_bench.log" | tail -1 | awk -F, -v isa=$isa -v tag="$tag" '{print tag, isa, $(NF-4), $(NF-3)}' \
-        >> "$out/cpu_vnni.txt"
+        2>>"$logs/cpu_bench.log" | tail -1 | awk -F, -v isa=$isa -v tag="$tag" '{print tag, isa, $(NF-4), $(NF-3)}' \
+        >> "$logs/cpu_vnni.txt"
     done
   done
-  say "CPU pp512 $tag (isa t/s sd): $(grep "^$tag " "$out/cpu_vnni.txt" | cut -d' ' -f2- | tr '\n' ';')"
+  say "CPU pp512 $tag (isa t/s sd): $(grep "^$tag " "$logs/cpu_vnni.txt" | cut -d' ' -f2- | tr '\n' ';')"
 }
 
 # 5. Synthetic models, in priority order (the issue's goals first).
@@ -129,27 +142,28 @@ runs=(
   "tinyllama q4_k_m compare" "tinyllama q8_0 compare" "tinyllama f16 compare"
   "llama2-7b q8_0" "llama2-7b f16" "llama3-8b q4_0" "llama3-8b q8_0" "llama3-8b f16"
 )
-: > "$out/results.txt"
+: > "$logs/results.txt"
 for r in "${runs[@]}"; do
   set -- $r
   shape=$1 type=$2 cmp=${3:-}
   if ! budget_left; then say "time budget reached: skipping $shape $type"; continue; fi
   f="$models/$shape-$type.gguf"
   ts=$(date +%s)
-  if ! "$ember" fast-synth -o "$f" --vocab-from "$vocab" --shape "$shape" --type "$type" \
-      >> "$out/synth.log" 2>&1; then
+  if ! timeout 120 "$ember" fast-synth -o "$f" --vocab-from "$vocab" --shape "$shape" --type "$type" \
+      >> "$logs/synth.log" 2>&1; then
     say "fast-synth $shape $type FAILED"; continue
   fi
   extra=(-r 3)
   case "$shape" in llama*) extra=(-r 2) ;; esac
   [ -n "$cmp" ] && extra+=(--compare-cpu)
-  "$ember" gpu-bench -m "$f" -p 512 -n 128 --ngl 99 "${extra[@]}" > "$out/bench-$shape-$type.log" 2>&1
+  # A hung kernel must not take the whole device call.
+  timeout 180 "$ember" gpu-bench -m "$f" -p 512 -n 128 --ngl 99 "${extra[@]}" > "$logs/bench-$shape-$type.log" 2>&1
   rc=$?
   case "$shape-$type" in tinyllama-q4_0|tinyllama-q4_k_m|tinyllama-q8_0) cpu_vnni_compare "$f" "$shape-$type" ;; esac
-  line="$(grep '^RESULT' "$out/bench-$shape-$type.log" | tail -1)"
-  [ -n "$line" ] && echo "$shape $type $line" >> "$out/results.txt"
+  line="$(grep '^RESULT' "$logs/bench-$shape-$type.log" | tail -1)"
+  [ -n "$line" ] && echo "$shape $type $line" >> "$logs/results.txt"
   say "$shape $type: rc=$rc $(echo "${line:-no result}" | cut -c1-200) ($(( $(date +%s) - ts ))s)"
-  [ $rc -ne 0 ] && tail -5 "$out/bench-$shape-$type.log"
+  [ $rc -ne 0 ] && tail -5 "$logs/bench-$shape-$type.log"
   rm -f "$f"
 done
 
@@ -164,7 +178,7 @@ done
     [ -n "$(kv nmse)" ] && cmpres="nmse=$(kv nmse) top1=$(kv top1) greedy=$(kv greedy)"
     printf '%-10s %-7s %10s %9s %8s %6s  %s\n' "$shape" "$type" "$(kv pp512)" "$(kv tg128)" \
       "$(kv tg_gbs)" "$(kv bw_pct)" "$cmpres"
-  done < "$out/results.txt"
-  echo "copy bandwidth: $(grep -h 'device copy bandwidth' "$out"/bench-*.log 2>/dev/null | awk '{print $4}' | sort -n | tail -1) GB/s (best of runs)"
+  done < "$logs/results.txt"
+  echo "copy bandwidth: $(grep -h 'device copy bandwidth' "$logs"/bench-*.log 2>/dev/null | awk '{print $4}' | sort -n | tail -1) GB/s (best of runs)"
   echo "ctest -L gpu rc=$ctest_rc; total $(elapsed)s"
-} | tee "$out/table.txt"
+} | tee "$logs/table.txt"
