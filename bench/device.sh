@@ -39,6 +39,13 @@ t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
 say() { echo "[$(elapsed)s] $*" | tee -a "$logs/summary.txt"; publish; }
 budget_left() { [ "$(elapsed)" -lt "${EMBER_DEVICE_BUDGET_S:-420}" ]; }
+# Seconds a step may take: at most $1, and never past the hard deadline (a device call is
+# stopped at 600 s; the table must be written before that).
+step_limit() {
+  local left=$(( ${EMBER_DEVICE_DEADLINE_S:-540} - $(elapsed) ))
+  [ "$left" -lt 5 ] && left=5
+  [ "$left" -lt "$1" ] && echo "$left" || echo "$1"
+}
 
 # 1. The machine. The host CPU's SIMD flags too: the CPU issue's AVX-512 / VNNI / AMX kernels
 # need a machine that has them to be tested on, and the 2-core development VM does not.
@@ -92,7 +99,7 @@ vocab="$repo/.devcarry/vocab.gguf"
 export EMBER_CUDA_VOCAB="$vocab"
 
 # 4. GPU tests and memcheck.
-(cd "$build" && ctest -L gpu --output-on-failure --timeout 300) > "$logs/ctest.log" 2>&1
+(cd "$build" && timeout "$(step_limit 200)" ctest -L gpu --output-on-failure --timeout 150) > "$logs/ctest.log" 2>&1
 ctest_rc=$?
 say "ctest -L gpu: rc=$ctest_rc; $(grep -E 'tests passed|tests failed' "$logs/ctest.log" | tail -1); skipped: $(grep -c '(Skipped)' "$logs/ctest.log")"
 grep -E '\(Failed\)|\(Skipped\)|\*\*\*' "$logs/ctest.log" | head -20 | tee -a "$logs/summary.txt"
@@ -126,7 +133,8 @@ cpu_vnni_compare() {
   [ "$host_amx" = 1 ] && isas="$isas amx"
   for i in 1 2; do
     for isa in $isas; do
-      EMBER_CPU_ISA=$isa timeout 60 "$ember" bench -m "$f" -p 512 -n 0 -t "$(nproc)" -r 2 -o csv \
+      budget_left || break 2
+      EMBER_CPU_ISA=$isa timeout "$(step_limit 60)" "$ember" bench -m "$f" -p 512 -n 0 -t "$(nproc)" -r 2 -o csv \
         2>>"$logs/cpu_bench.log" | tail -1 | awk -F, -v isa=$isa -v tag="$tag" '{print tag, isa, $(NF-4), $(NF-3)}' \
         >> "$logs/cpu_vnni.txt"
     done
@@ -149,7 +157,7 @@ for r in "${runs[@]}"; do
   if ! budget_left; then say "time budget reached: skipping $shape $type"; continue; fi
   f="$models/$shape-$type.gguf"
   ts=$(date +%s)
-  if ! timeout 120 "$ember" fast-synth -o "$f" --vocab-from "$vocab" --shape "$shape" --type "$type" \
+  if ! timeout "$(step_limit 120)" "$ember" fast-synth -o "$f" --vocab-from "$vocab" --shape "$shape" --type "$type" \
       >> "$logs/synth.log" 2>&1; then
     say "fast-synth $shape $type FAILED"; continue
   fi
@@ -157,7 +165,7 @@ for r in "${runs[@]}"; do
   case "$shape" in llama*) extra=(-r 2) ;; esac
   [ -n "$cmp" ] && extra+=(--compare-cpu)
   # A hung kernel must not take the whole device call.
-  timeout 180 "$ember" gpu-bench -m "$f" -p 512 -n 128 --ngl 99 "${extra[@]}" > "$logs/bench-$shape-$type.log" 2>&1
+  timeout "$(step_limit 180)" "$ember" gpu-bench -m "$f" -p 512 -n 128 --ngl 99 "${extra[@]}" > "$logs/bench-$shape-$type.log" 2>&1
   rc=$?
   case "$shape-$type" in tinyllama-q4_0|tinyllama-q4_k_m|tinyllama-q8_0) cpu_vnni_compare "$f" "$shape-$type" ;; esac
   line="$(grep '^RESULT' "$logs/bench-$shape-$type.log" | tail -1)"

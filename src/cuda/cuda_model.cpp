@@ -325,7 +325,7 @@ struct CudaModel::Impl {
     if (first_gpu > 0 && pos0 + T > cache.n_ctx()) {
       Fail("{} tokens at position {} do not fit the host context of {} tokens", T, pos0, cache.n_ctx());
     }
-    if (T > 65536) Fail("{} tokens in one batch: the CUDA backend takes at most 65536", T);
+    if (T > 65535) Fail("{} tokens in one batch: the CUDA backend takes at most 65535", T);
     for (int64_t t = 0; t < T; ++t) {
       if (tokens[t] < 0 || tokens[t] >= c.n_vocab) {
         Fail("token id {} is outside the vocabulary (0..{})", tokens[t], c.n_vocab - 1);

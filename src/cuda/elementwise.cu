@@ -54,16 +54,18 @@ __global__ void RopeKernel(float* __restrict__ x, int64_t n_tokens, int64_t n_he
   head[b] = x0 * s + x1 * c;
 }
 
-__global__ void SwiGluKernel(const float* __restrict__ gate, const float* __restrict__ up,
-                             int64_t n, float* __restrict__ out) {
+// No __restrict__ on gate and out: the model runs these in place (out == gate).
+__global__ void SwiGluKernel(const float* gate, const float* __restrict__ up,
+                             int64_t n, float* out) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const float g = gate[i];
   out[i] = g / (1.0f + expf(-g)) * up[i];
 }
 
-__global__ void GeGluKernel(const float* __restrict__ gate, const float* __restrict__ up,
-                            int64_t n, float* __restrict__ out) {
+// No __restrict__ on gate and out: the model runs these in place (out == gate).
+__global__ void GeGluKernel(const float* gate, const float* __restrict__ up,
+                            int64_t n, float* out) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
