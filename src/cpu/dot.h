@@ -124,8 +124,15 @@ void FloatsToHalves(const float* x, uint16_t* y, int64_t n);
 float RoundToHalf(float x);  // HalfToFloat(FloatToHalf(x))
 // Attention over an F16 cache, hd a multiple of 8. out[j] = DotF16(hd, k + j * k_stride, q) for
 // j < n_keys, the same bits.
+// Memory for a kernel to prefetch while it computes, spread evenly over its steps: a burst of
+// prefetches at once stalls on the core's miss buffers until most have landed, so the transfer
+// and the arithmetic take turns instead of overlapping.
+struct PrefetchSpan {
+  const char* begin = nullptr;
+  int64_t bytes = 0;
+};
 void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride, const uint16_t* q,
-             float* out);
+             float* out, PrefetchSpan prefetch = {});
 // out[d] = Tree8 over lanes l of (sum over j = l mod 8, first <= j <= last, in order, of
 // w[j] * v[j * v_stride + d] by fused multiply-adds from 0): llama.cpp's weighted sum of values,
 // the same bits as AxpyF16 into 8 lane rows followed by Tree8.
@@ -144,7 +151,7 @@ void WeightedSumF16LanesFinish(const float* lanes, int64_t n_cols, float* out);
 // that share a K/V head): each K and V vector is converted once for both; every result has the
 // one-query kernel's bits.
 void DotsF16Pair(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride, const uint16_t* q0,
-                 const uint16_t* q1, float* out0, float* out1);
+                 const uint16_t* q1, float* out0, float* out1, PrefetchSpan prefetch = {});
 void WeightedSumF16LanesPartPair(int64_t jb0, int64_t jb1, int64_t first, int64_t last, const float* w0,
                                  const float* w1, const uint16_t* v, int64_t v_stride, int64_t n_cols,
                                  float* lanes0, float* lanes1);

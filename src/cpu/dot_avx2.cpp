@@ -630,12 +630,35 @@ EMBER_AVX2 void QuantizeActQ8K(const float* x, void* y, int64_t n) {
   }
 }
 
+namespace {
+
+// Walks a PrefetchSpan in equal steps of whole lines.
+class SpreadPrefetch {
+ public:
+  SpreadPrefetch(PrefetchSpan s, int64_t n_steps)
+      : p_(s.begin), end_(s.begin == nullptr ? nullptr : s.begin + s.bytes),
+        per_step_(n_steps > 0 ? (s.bytes / 64 + n_steps - 1) / n_steps * 64 : 0) {}
+  void Step() {
+    const char* stop = end_ - p_ > per_step_ ? p_ + per_step_ : end_;
+    for (; p_ < stop; p_ += 64) _mm_prefetch(p_, _MM_HINT_T0);
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+  int64_t per_step_;
+};
+
+}  // namespace
+
 EMBER_AVX2 void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride,
-                        const uint16_t* q, float* out) {
+                        const uint16_t* q, float* out, PrefetchSpan prefetch) {
   // Four keys at a time (independent chains hide the multiply-add latency); each key's own
-  // sequence of operations is DotF16's.
+  // sequence of operations is DotF16's. One step of the prefetch per 4 keys.
+  SpreadPrefetch pf(prefetch, n_keys / 4);
   int64_t j = 0;
   for (; j + 4 <= n_keys; j += 4) {
+    pf.Step();
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int64_t i = 0; i < hd; i += 8) {
       const __m256 vq = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i)));
@@ -650,9 +673,11 @@ EMBER_AVX2 void DotsF16(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k
 }
 
 EMBER_AVX2 void DotsF16Pair(int64_t n_keys, int64_t hd, const uint16_t* k, int64_t k_stride, const uint16_t* q0,
-                            const uint16_t* q1, float* out0, float* out1) {
+                            const uint16_t* q1, float* out0, float* out1, PrefetchSpan prefetch) {
+  SpreadPrefetch pf(prefetch, n_keys / 4);
   int64_t j = 0;
   for (; j + 4 <= n_keys; j += 4) {
+    pf.Step();
     __m256 acc[8];  // query 0's 4 keys, then query 1's
 #pragma GCC unroll 8
     for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
@@ -847,12 +872,12 @@ float DotIQ4XS(int64_t, const void*, const void*) { return 0.0f; }
 void AxpyF16(int64_t, float, const uint16_t*, float*) {}
 void AxpyF32(int64_t, float, const float*, float*) {}
 void FloatsToHalves(const float*, uint16_t*, int64_t) {}
-void DotsF16(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, float*) {}
+void DotsF16(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, float*, PrefetchSpan) {}
 void WeightedSumF16Lanes(int64_t, int64_t, const float*, const uint16_t*, int64_t, int64_t, float*) {}
 void WeightedSumF16LanesPart(int64_t, int64_t, int64_t, int64_t, const float*, const uint16_t*, int64_t, int64_t,
                              float*) {}
 void WeightedSumF16LanesFinish(const float*, int64_t, float*) {}
-void DotsF16Pair(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, const uint16_t*, float*, float*) {}
+void DotsF16Pair(int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, const uint16_t*, float*, float*, PrefetchSpan) {}
 void WeightedSumF16LanesPartPair(int64_t, int64_t, int64_t, int64_t, const float*, const float*, const uint16_t*,
                                  int64_t, int64_t, float*, float*) {}
 void QuantizeActQ8_0(const float*, void*, int64_t) {}

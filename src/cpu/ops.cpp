@@ -607,8 +607,8 @@ void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, i
 // threads:
 // - scores: tasks of whole K rows (a range of keys, every K/V head), key tile by key tile (a
 //   tile's rows stay in L2 while each K/V head's queries take them; the next tile's rows are
-//   prefetched in address order), each query's scores by avx2::DotsF16(Pair), whose every key
-//   has DotF16's bits wherever a call starts;
+//   prefetched, a share in each kernel call, a few lines per 4 keys), each query's scores by
+//   avx2::DotsF16(Pair), whose every key has DotF16's bits wherever a call starts;
 // - softmax per head, as the per-head loop;
 // - weighted sums: each thread one contiguous range of 32-column blocks across the V row (all
 //   K/V heads), position tile by position tile, each query's lanes carried between tiles
@@ -620,6 +620,12 @@ void PromptAttentionShared(ThreadPool& pool, const float* q, int64_t n_tokens, i
 // alternating passes (ms): SmolLM2's shape 10.55 -> 8.83, TinyLlama's 19.20 -> 15.93, Gemma 3's
 // 9.35 -> 7.24; one thread, SmolLM2 17.9 -> 13.7; one layer in cache, level (0.16-0.49 ms). End
 // to end, SmolLM2 tg32 at depth 4096 -t 2, 5 alternating rounds of 3: median 69.4 -> 77.1 t/s.
+// The next tile's prefetch spread through the kernels rather than issued at once before them
+// (2026-11-30, in one process, 15 alternating passes, medians of the score pass over all layers
+// at depth 4096 / 2048, -t 2): SmolLM2's shape 3.44 -> 2.96, 3.06 -> 2.92, 3.18 -> 3.01 ms;
+// TinyLlama's 3.67 -> 3.54; Gemma 3's 3.23 -> 3.20. With no software prefetch at all: 3.40 ->
+// 3.57. Prefetching V rows during the scores, or the next V tile during the sums, cost more than
+// it saved.
 void DecodeAttentionShared(ThreadPool& pool, const float* q, int64_t p, const AttentionArgs& a, float* out) {
   const int64_t group = a.n_head / a.n_head_kv;
   const int64_t hd = a.head_dim;
@@ -636,22 +642,27 @@ void DecodeAttentionShared(ThreadPool& pool, const float* q, int64_t p, const At
   const int64_t threads = static_cast<int64_t>(pool.size());
   // Key ranges of 64 keys or more, 4 per thread where there are enough.
   const int64_t key_parts = std::clamp<int64_t>(4 * threads, 1, std::max<int64_t>(1, n_keys / 64));
+  const int64_t calls = a.n_head_kv * ((group + 1) / 2);  // score kernel calls per tile
   pool.ParallelFor(key_parts, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t part = t0; part < t1; ++part) {
       const int64_t j0 = first + n_keys * part / key_parts, j1 = first + n_keys * (part + 1) / key_parts;
       for (int64_t jt = j0; jt < j1; jt += kTile) {
         const int64_t n = std::min(kTile, j1 - jt);
+        // The next tile's rows, an equal share in each kernel call of this tile.
         const auto* next = reinterpret_cast<const char*>(k + (jt + n) * kw);
-        const auto* next_end = reinterpret_cast<const char*>(k + std::min(jt + n + kTile, j1) * kw);
-        for (const char* c = next; c < next_end; c += 64) _mm_prefetch(c, _MM_HINT_T0);
+        const int64_t next_bytes = reinterpret_cast<const char*>(k + std::min(jt + n + kTile, j1) * kw) - next;
+        const int64_t share = (next_bytes / 64 + calls - 1) / calls * 64;
+        int64_t call = 0;
         for (int64_t kvh = 0; kvh < a.n_head_kv; ++kvh) {
           const uint16_t* kt = k + jt * kw + kvh * hd;
-          for (int64_t h = kvh * group; h < (kvh + 1) * group; h += 2) {
+          for (int64_t h = kvh * group; h < (kvh + 1) * group; h += 2, ++call) {
+            const int64_t off = std::min(next_bytes, call * share);
+            const avx2::PrefetchSpan pf{next + off, std::min(share, next_bytes - off)};
             if (h + 1 < (kvh + 1) * group) {
               avx2::DotsF16Pair(n, hd, kt, kw, q16.data() + h * hd, q16.data() + (h + 1) * hd,
-                                e.data() + h * e_stride + jt, e.data() + (h + 1) * e_stride + jt);
+                                e.data() + h * e_stride + jt, e.data() + (h + 1) * e_stride + jt, pf);
             } else {
-              avx2::DotsF16(n, hd, kt, kw, q16.data() + h * hd, e.data() + h * e_stride + jt);
+              avx2::DotsF16(n, hd, kt, kw, q16.data() + h * hd, e.data() + h * e_stride + jt, pf);
             }
           }
         }
