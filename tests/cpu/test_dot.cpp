@@ -185,15 +185,20 @@ TEST(DotKernels, RowRangesGiveEachRowTheBitsOfItsOwnDot) {
       const DotKernel& k = GetDotKernel(t, isa);
       std::vector<uint8_t> xq(ActRowBytes(k, n));
       k.quantize(x.data(), xq.data(), n);
-      std::vector<float> got(static_cast<size_t>(n_rows), -1.0f);
-      DotRows(k, n, w.data(), row_bytes, 3, n_rows, xq.data(), got.data());
-      for (int64_t r = 0; r < n_rows; ++r) {
-        const float alone = k.dot(n, w.data() + static_cast<uint64_t>(r) * row_bytes, xq.data());
-        if (r < 3) {
-          EXPECT_EQ(got[static_cast<size_t>(r)], -1.0f) << "row outside the range written";
-        } else {
-          EXPECT_EQ(std::memcmp(&got[static_cast<size_t>(r)], &alone, 4), 0)
-              << GgmlTypeName(t) << " row " << r << " isa " << IsaName(isa);
+      // Even and odd ranges, and a single row: the kernels take rows in pairs from the two
+      // halves of the range.
+      for (const int64_t first : {3, 2, 10}) {
+        std::vector<float> got(static_cast<size_t>(n_rows), -1.0f);
+        DotRows(k, n, w.data(), row_bytes, first, n_rows, xq.data(), got.data());
+        for (int64_t r = 0; r < n_rows; ++r) {
+          const float alone = k.dot(n, w.data() + static_cast<uint64_t>(r) * row_bytes, xq.data());
+          if (r < first) {
+            EXPECT_EQ(got[static_cast<size_t>(r)], -1.0f) << "row outside the range written";
+          } else {
+            EXPECT_EQ(std::memcmp(&got[static_cast<size_t>(r)], &alone, 4), 0)
+                << GgmlTypeName(t) << " row " << r << " of [" << first << ", " << n_rows << ") isa "
+                << IsaName(isa);
+          }
         }
       }
     }
