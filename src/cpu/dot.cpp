@@ -32,7 +32,7 @@ const Entry* FindEntry(GgmlType t) {
       {GgmlType::Q3_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ3K, avx2::DotQ3K},
       {GgmlType::Q4_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ4K, avx2::DotQ4K},
       {GgmlType::Q5_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ5K, avx2::DotQ5K},
-      {GgmlType::Q6_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ6K, avx2::DotQ6K},
+      {GgmlType::Q6_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ6K, avx2::DotQ6K, avx2::RowDotsQ6K},
       {GgmlType::IQ4_NL, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotIQ4NL, avx2::DotIQ4NL},
       {GgmlType::IQ4_XS, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotIQ4XS, avx2::DotIQ4XS},
   };
