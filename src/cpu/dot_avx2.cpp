@@ -129,9 +129,9 @@ EMBER_AVX2 inline __m256 ScaleAndMin(const uint16_t* x_dm, const uint16_t* y_ds,
 
 // The legacy formats' per-block step as ggml's AVX2 vec_dots do it: the block's 8 int32 lane
 // sums (lane l taking elements 4l..4l+3), converted and multiplied-added by d_x * d_y into one
-// 8-lane accumulator, blocks in order; Q4_1/Q5_1 also run the min term. (Two rows at a time, as
-// two independent chains, measured faster on cache-resident rows but slower streaming from
-// memory: two interleaved streams a row apart defeat the hardware prefetcher; not kept.)
+// 8-lane accumulator, blocks in order; Q4_1/Q5_1 also run the min term. (LegacyRowDots runs two
+// rows side by side, from the two halves of its range: two adjacent rows, each one's prefetch
+// landing on the other, were slower from memory.)
 struct StepQ4_0 {
   using X = BlockQ4_0;
   using Y = BlockQ8_0;
