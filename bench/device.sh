@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/device.sh OUTDIR -- ember's one-shot run on a bare GPU machine (H100/H200 class, no
 # network, CUDA toolkit, CMake, ninja, python3). OUTDIR gets summary.txt, table.txt and the full
-# logs as logs.tgz (three files, refreshed after every step); one compact table is printed last. Budget: under 8 minutes; later steps are skipped once 7 minutes have passed.
+# logs as logs.tgz (three files, refreshed after every step); one compact table is printed last.
+# Budget: under 8 minutes; later steps are skipped once 7 minutes have passed, and no step runs
+# past 9 minutes.
 #
 #   1. print what the machine has (GPU, nvcc, cmake, ninja, compiler, pkg-config)
 #   2. unpack ember's build dependencies from .deb/ (scripts/bundle-debs) with dpkg -x into a

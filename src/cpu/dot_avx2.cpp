@@ -9,7 +9,6 @@
 #include <immintrin.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/half.h"
