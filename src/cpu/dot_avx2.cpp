@@ -504,11 +504,21 @@ EMBER_AVX2 float DotQ3K(int64_t n, const void* w, const void* a) {
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     cpu::PrefetchAhead(x + i, sizeof(x[i]));
     const float d = y[i].d * HalfToFloat(x[i].d);
-    int8_t sc[16];
-    UnpackScalesQ3K(x[i].scales, sc);
+    // UnpackScalesQ3K in registers: its four 32-bit words, then minus the bias of 32 per byte.
+    // Through a byte array (16 stores, then one 16-byte load that could not be forwarded from
+    // them) the row dot ran at 4 GB/s on one core.
+    uint32_t aux[3];
+    std::memcpy(aux, x[i].scales, 12);
+    constexpr uint32_t kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+    const uint32_t s0 = (aux[0] & kLow4) | ((aux[2] & kLow2) << 4);
+    const uint32_t s1 = (aux[1] & kLow4) | (((aux[2] >> 2) & kLow2) << 4);
+    const uint32_t s2 = ((aux[0] >> 4) & kLow4) | (((aux[2] >> 4) & kLow2) << 4);
+    const uint32_t s3 = ((aux[1] >> 4) & kLow4) | (((aux[2] >> 6) & kLow2) << 4);
     // The 16 scales as int16, sub-blocks 8j..8j+7 repeated in both 128-bit lanes of scales[j];
     // chunk k takes sub-block 8j+2k in its low lane and 8j+2k+1 in its high lane by a shuffle.
-    const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc));
+    const __m128i s8 = _mm_sub_epi8(_mm_set_epi32(static_cast<int>(s3), static_cast<int>(s2), static_cast<int>(s1),
+                                                  static_cast<int>(s0)),
+                                    _mm_set1_epi8(32));
     const __m256i s16 = _mm256_cvtepi8_epi16(s8);
     const __m256i scales[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
     const __m256i hbits = Load256(x[i].hmask);
