@@ -20,9 +20,9 @@ struct Entry {
 
 const Entry* FindEntry(GgmlType t) {
   static const Entry kEntries[] = {
-      {GgmlType::F32, GgmlType::F32, QuantizeActF32, scalar::DotF32, avx2::DotF32},
-      {GgmlType::F16, GgmlType::F16, QuantizeActF16, scalar::DotF16, avx2::DotF16},
-      {GgmlType::BF16, GgmlType::BF16, QuantizeActBF16, scalar::DotBF16, avx2::DotBF16},
+      {GgmlType::F32, GgmlType::F32, QuantizeActF32, scalar::DotF32, avx2::DotF32, avx2::RowDotsF32},
+      {GgmlType::F16, GgmlType::F16, QuantizeActF16, scalar::DotF16, avx2::DotF16, avx2::RowDotsF16},
+      {GgmlType::BF16, GgmlType::BF16, QuantizeActBF16, scalar::DotBF16, avx2::DotBF16, avx2::RowDotsBF16},
       {GgmlType::Q4_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ4_0, avx2::DotQ4_0, avx2::RowDotsQ4_0},
       {GgmlType::Q4_1, GgmlType::Q8_1, QuantizeActQ8_1, scalar::DotQ4_1, avx2::DotQ4_1, avx2::RowDotsQ4_1},
       {GgmlType::Q5_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ5_0, avx2::DotQ5_0, avx2::RowDotsQ5_0},
@@ -33,7 +33,7 @@ const Entry* FindEntry(GgmlType t) {
       {GgmlType::Q4_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ4K, avx2::DotQ4K},
       {GgmlType::Q5_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ5K, avx2::DotQ5K},
       {GgmlType::Q6_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ6K, avx2::DotQ6K, avx2::RowDotsQ6K},
-      {GgmlType::IQ4_NL, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotIQ4NL, avx2::DotIQ4NL},
+      {GgmlType::IQ4_NL, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotIQ4NL, avx2::DotIQ4NL, avx2::RowDotsIQ4NL},
       {GgmlType::IQ4_XS, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotIQ4XS, avx2::DotIQ4XS},
   };
   for (const Entry& e : kEntries) {

@@ -93,14 +93,19 @@ float DotQ2K(int64_t n, const void* w, const void* a);
 float DotQ3K(int64_t n, const void* w, const void* a);
 float DotIQ4NL(int64_t n, const void* w, const void* a);
 float DotIQ4XS(int64_t n, const void* w, const void* a);
-// Row ranges (RowDotsFn) for the legacy formats and Q6_K: the row dots inlined into one loop,
-// two rows at a time (one from each half of the range), each row with the bits of its own dot.
+// Row ranges (RowDotsFn) for the float formats, the legacy formats, IQ4_NL and Q6_K: the row dots inlined
+// into one loop, two rows at a time (one from each half of the range), each row with the bits of
+// its own dot.
+void RowDotsF32(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsF16(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsBF16(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ4_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ4_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ5_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ5_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ8_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ6K(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsIQ4NL(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 // F32 dot of two float vectors (attention).
 float DotF32F32(int64_t n, const float* a, const float* b);
 // The Q8_0 / Q8_1 / Q8_K activation converters, bit-identical to the scalar ones.

@@ -61,6 +61,14 @@ EMBER_AVX2 inline __m256i DotI8I8(__m256i x, __m256i y) {
   return DotU8I8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
 
+// 16 bytes of IQ4 nibbles -> 32 signed levels: low nibbles (elements 0..15), then high (16..31).
+// The nibbles as Nibbles() gives them, then one 256-bit table lookup (the 16 levels in both
+// 128-bit lanes): 5 vector operations where two 128-bit lookups and their masks took 7.
+EMBER_AVX2 inline __m256i Iq4Levels(const uint8_t* qs) {
+  const __m256i values = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+  return _mm256_shuffle_epi8(values, Nibbles(qs));
+}
+
 EMBER_AVX2 inline __m256i Load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }
@@ -69,33 +77,112 @@ EMBER_AVX2 inline __m256i Load256(const void* p) {
 
 bool Compiled() { return true; }
 
-// One accumulator, as llamafile's tinyBLAS: lane l sums elements i = l (mod 8) in order.
-EMBER_AVX2 float DotF32F32(int64_t n, const float* x, const float* y) {
-  __m256 acc = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc);
-  float sum = Hsum(acc);
-  for (; i < n; ++i) sum += x[i] * y[i];
+namespace {
+
+// The float formats' 8 elements at p as F32 (FloatDot's and FloatRowDots' loads), and one element.
+struct LoadF32 {
+  using T = float;
+  EMBER_AVX2 static __m256 Eight(const float* p) { return _mm256_loadu_ps(p); }
+  EMBER_AVX2 static float One(float v) { return v; }
+};
+struct LoadF16 {
+  using T = uint16_t;
+  EMBER_AVX2 static __m256 Eight(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  EMBER_AVX2 static float One(uint16_t v) { return HalfToFloat(v); }
+};
+// BF16 widened to F32 by a 16-bit shift, as llamafile's tinyBLAS on AVX2 (llama.cpp's path for
+// BF16 weights there).
+struct LoadBF16 {
+  using T = uint16_t;
+  EMBER_AVX2 static __m256 Eight(const uint16_t* p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+  }
+  EMBER_AVX2 static float One(uint16_t v) { return Bf16ToFloat(v); }
+};
+
+// One accumulator, as llamafile's tinyBLAS: lane l sums elements i = l (mod 8) in order by fused
+// multiply-adds, then Hsum and the last n mod 8 products in order.
+template <class L>
+EMBER_AVX2 inline float FloatTail(float sum, int64_t i, int64_t n, const typename L::T* x, const typename L::T* y) {
+  for (; i < n; ++i) sum += L::One(x[i]) * L::One(y[i]);
   return sum;
 }
+template <class L>
+EMBER_AVX2 inline float FloatDot(int64_t n, const typename L::T* x, const typename L::T* y) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(L::Eight(x + i), L::Eight(y + i), acc);
+  return FloatTail<L>(Hsum(acc), i, n, x, y);
+}
+
+// FloatDot on two rows at a time, from the two halves of the range as LegacyRowDots (each row
+// the bits of its own FloatDot): one row's accumulator is a chain of dependent multiply-adds, 4
+// cycles per 8 elements, which held one core to 16 bytes of F16 per 4 cycles (Zen 4: 15.8 GB/s
+// from memory, 20.5 in cache); two chains share the activations' loads and conversions, and each
+// row prefetches its own bytes kPrefetchAhead ahead, one line per 64 bytes.
+template <class L>
+EMBER_AVX2 inline void FloatRowDots(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                                    const void* a, float* y) {
+  using T = typename L::T;
+  constexpr int64_t kLine = 64 / sizeof(T);  // elements per cache line
+  const auto* ya = static_cast<const T*>(a);
+  const auto row = [&](int64_t r) { return reinterpret_cast<const T*>(w + static_cast<uint64_t>(r) * row_bytes); };
+  const int64_t half = (r1 - r0) / 2;
+  for (int64_t t = 0; t < half; ++t) {
+    const T* x0 = row(r0 + t);
+    const T* x1 = row(r0 + half + t);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + kLine <= n; i += kLine) {
+      cpu::PrefetchAhead(x0 + i, 1);
+      cpu::PrefetchAhead(x1 + i, 1);
+      for (int64_t j = i; j < i + kLine; j += 8) {
+        const __m256 vy = L::Eight(ya + j);
+        acc0 = _mm256_fmadd_ps(L::Eight(x0 + j), vy, acc0);
+        acc1 = _mm256_fmadd_ps(L::Eight(x1 + j), vy, acc1);
+      }
+    }
+    for (; i + 8 <= n; i += 8) {
+      const __m256 vy = L::Eight(ya + i);
+      acc0 = _mm256_fmadd_ps(L::Eight(x0 + i), vy, acc0);
+      acc1 = _mm256_fmadd_ps(L::Eight(x1 + i), vy, acc1);
+    }
+    y[t] = FloatTail<L>(Hsum(acc0), i, n, x0, ya);
+    y[half + t] = FloatTail<L>(Hsum(acc1), i, n, x1, ya);
+  }
+  if ((r1 - r0) % 2 != 0) y[r1 - 1 - r0] = FloatDot<L>(n, row(r1 - 1), ya);
+}
+
+}  // namespace
+
+EMBER_AVX2 float DotF32F32(int64_t n, const float* x, const float* y) { return FloatDot<LoadF32>(n, x, y); }
 
 EMBER_AVX2 float DotF32(int64_t n, const void* w, const void* a) {
-  return DotF32F32(n, static_cast<const float*>(w), static_cast<const float*>(a));
+  return FloatDot<LoadF32>(n, static_cast<const float*>(w), static_cast<const float*>(a));
 }
 
 EMBER_AVX2 float DotF16(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 vx = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
-    const __m256 vy = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i)));
-    acc = _mm256_fmadd_ps(vx, vy, acc);
-  }
-  float sum = Hsum(acc);
-  for (; i < n; ++i) sum += HalfToFloat(x[i]) * HalfToFloat(y[i]);
-  return sum;
+  return FloatDot<LoadF16>(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
+}
+
+EMBER_AVX2 float DotBF16(int64_t n, const void* w, const void* a) {
+  return FloatDot<LoadBF16>(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
+}
+
+EMBER_AVX2 void RowDotsF32(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                           float* y) {
+  FloatRowDots<LoadF32>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsF16(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                           float* y) {
+  FloatRowDots<LoadF16>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsBF16(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                            float* y) {
+  FloatRowDots<LoadBF16>(n, w, row_bytes, r0, r1, a, y);
 }
 
 namespace {
@@ -169,6 +256,17 @@ struct StepQ8_0 {
   using Y = BlockQ8_0;
   static constexpr bool kMin = false;
   EMBER_AVX2 static __m256i Lanes(const X& x, const Y& y) { return DotI8I8(Load256(x.qs), Load256(y.qs)); }
+};
+// IQ4_NL as Q4_0 with a table lookup for the levels. That is also the order of llamafile's
+// tinyBLAS_Q0_AVX, which llama.cpp runs for IQ4_NL prompt batches (without weight repacking), so
+// prompt logits can match llama.cpp's bits. (llama.cpp's single-token ggml_vec_dot_iq4_nl_q8_0
+// splits even and odd blocks over two accumulators instead: its decode and prefill differ in the
+// last bits, ember's do not.)
+struct StepIQ4NL {
+  using X = BlockIQ4NL;
+  using Y = BlockQ8_0;
+  static constexpr bool kMin = false;
+  EMBER_AVX2 static __m256i Lanes(const X& x, const Y& y) { return DotI8I8(Iq4Levels(x.qs), Load256(y.qs)); }
 };
 
 template <class S>
@@ -245,6 +343,7 @@ EMBER_AVX2 float DotQ4_1(int64_t n, const void* w, const void* a) { return Legac
 EMBER_AVX2 float DotQ5_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ5_0>(n, w, a); }
 EMBER_AVX2 float DotQ5_1(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ5_1>(n, w, a); }
 EMBER_AVX2 float DotQ8_0(int64_t n, const void* w, const void* a) { return LegacyDot<StepQ8_0>(n, w, a); }
+EMBER_AVX2 float DotIQ4NL(int64_t n, const void* w, const void* a) { return LegacyDot<StepIQ4NL>(n, w, a); }
 EMBER_AVX2 void RowDotsQ4_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
                           float* y) {
   LegacyRowDots<StepQ4_0>(n, w, row_bytes, r0, r1, a, y);
@@ -264,6 +363,10 @@ EMBER_AVX2 void RowDotsQ5_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int
 EMBER_AVX2 void RowDotsQ8_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
                           float* y) {
   LegacyRowDots<StepQ8_0>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsIQ4NL(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                             float* y) {
+  LegacyRowDots<StepIQ4NL>(n, w, row_bytes, r0, r1, a, y);
 }
 
 namespace {
@@ -426,24 +529,6 @@ EMBER_AVX2 void RowDotsQ6K(int64_t n, const uint8_t* w, uint64_t row_bytes, int6
   if ((r1 - r0) % 2 != 0) y[r1 - 1 - r0] = DotQ6K(n, row(r1 - 1), a);
 }
 
-// BF16 as llamafile's tinyBLAS on AVX2 (llama.cpp's path for BF16 weights there): widen to F32
-// by a 16-bit shift, one accumulator, lane l summing elements i = l (mod 8) by fused multiply-adds.
-EMBER_AVX2 float DotBF16(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256i wx = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
-    const __m256i wy = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i)));
-    acc = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(wx, 16)),
-                          _mm256_castsi256_ps(_mm256_slli_epi32(wy, 16)), acc);
-  }
-  float sum = Hsum(acc);
-  for (; i < n; ++i) sum += Bf16ToFloat(x[i]) * Bf16ToFloat(y[i]);
-  return sum;
-}
-
 namespace {
 
 // scales_j holds the int16 scales of sub-blocks 8j..8j+7 in both 128-bit lanes; chunk k (elements
@@ -537,36 +622,6 @@ EMBER_AVX2 float DotQ3K(int64_t n, const void* w, const void* a) {
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  return Hsum(acc);
-}
-
-namespace {
-
-// 16 bytes of IQ4 nibbles -> 32 signed levels: low nibbles (elements 0..15), then high (16..31).
-EMBER_AVX2 inline __m256i Iq4Levels(const uint8_t* qs) {
-  const __m128i values = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
-  const __m128i m4 = _mm_set1_epi8(0x0F);
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  return _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(q, 4), m4)),
-                          _mm_shuffle_epi8(values, _mm_and_si128(q, m4)));
-}
-
-}  // namespace
-
-// IQ4_NL as Q4_0 with a table lookup for the levels: one accumulator, one fused multiply-add of
-// x.d y.d times the 8 int32 lane sums per block, then the horizontal sum. That is the order of
-// llamafile's tinyBLAS_Q0_AVX, which llama.cpp runs for IQ4_NL prompt batches (without weight
-// repacking), so prompt logits can match llama.cpp's bits. (llama.cpp's single-token
-// ggml_vec_dot_iq4_nl_q8_0 splits even and odd blocks over two accumulators instead: its decode
-// and prefill differ in the last bits, ember's do not.)
-EMBER_AVX2 float DotIQ4NL(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockIQ4NL*>(w);
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK4_NL; ++i) {
-    const __m256i dot = DotI8I8(Iq4Levels(x[i].qs), Load256(y[i].qs));
-    acc = _mm256_fmadd_ps(ScaleProduct(&x[i].d, &y[i].d), _mm256_cvtepi32_ps(dot), acc);
   }
   return Hsum(acc);
 }
@@ -938,11 +993,15 @@ float DotQ4_1(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5_0(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5_1(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ8_0(int64_t, const void*, const void*) { return 0.0f; }
+void RowDotsF32(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsF16(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsBF16(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ4_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ4_1(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ5_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ5_1(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ8_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsIQ4NL(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 float DotQ4K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ6K(int64_t, const void*, const void*) { return 0.0f; }

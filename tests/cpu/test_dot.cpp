@@ -165,12 +165,14 @@ TEST(DotKernels, RandomBlocksMatchTheDequantizedReferenceOnEveryIsa) {
 }
 
 TEST(DotKernels, RowRangesGiveEachRowTheBitsOfItsOwnDot) {
-  // DotRows runs a range of consecutive rows in one loop (the legacy formats' k.rows on AVX2);
-  // each row must get exactly what k.dot gives it alone, for ranges that start mid-matrix.
+  // DotRows runs a range of consecutive rows in one loop (k.rows on AVX2: the float and legacy
+  // formats, IQ4_NL and Q6_K); each row must get exactly what k.dot gives it alone, for ranges that start
+  // mid-matrix.
   std::mt19937 rng(12);
   for (GgmlType t : kTypes) {
     if (!CanQuantize(t)) continue;
-    const int64_t n = 7 * TraitsOf(t).block_size;
+    // The float formats (blocks of 1): whole cache lines, one 8-element step and a tail.
+    const int64_t n = TraitsOf(t).block_size == 1 ? 7 * 32 + 13 : 7 * TraitsOf(t).block_size;
     const int64_t n_rows = 11;
     const uint64_t row_bytes = *RowBytes(t, static_cast<uint64_t>(n));
     std::vector<uint8_t> w;
