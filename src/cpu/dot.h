@@ -106,6 +106,16 @@ void RowDotsQ5_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, in
 void RowDotsQ8_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ6K(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsIQ4NL(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+// The legacy formats' and IQ4_NL's row ranges with both rows of a pair in one 512-bit register and
+// one vpdpbusd per block (each row the bits of its AVX2 dot), for Isa::kAvx512 and up; compiled
+// only where this file is built with AVX-512 (ZmmRowDotsCompiled()).
+bool ZmmRowDotsCompiled();
+void RowDotsQ4_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ4_1Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ5_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ5_1Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsQ8_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+void RowDotsIQ4NLZmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 // F32 dot of two float vectors (attention).
 float DotF32F32(int64_t n, const float* a, const float* b);
 // The Q8_0 / Q8_1 / Q8_K activation converters, bit-identical to the scalar ones.

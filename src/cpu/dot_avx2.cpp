@@ -13,6 +13,7 @@
 
 #include "core/half.h"
 #include "cpu/avx2_util.h"
+#include "cpu/int8_dot_step.h"
 #include "quant/blocks.h"
 
 #define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -368,6 +369,184 @@ EMBER_AVX2 void RowDotsIQ4NL(int64_t n, const uint8_t* w, uint64_t row_bytes, in
                              float* y) {
   LegacyRowDots<StepIQ4NL>(n, w, row_bytes, r0, r1, a, y);
 }
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+// GCC 12 reports "'__Y' may be used uninitialized" inside its own 512-bit intrinsics (their
+// undefined pass-through operands) once they are inlined here: a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+namespace {
+
+// LegacyRowDots with its two rows side by side in one 512-bit register (row 0 in lanes 0-7, row
+// 1 in lanes 8-15), for CPUs with AVX-512 BW and VNNI (Isa::kAvx512). Every operation of the
+// 256-bit step serves both rows: one code unpack, one vpdpbusd (the same int32 lane sums as
+// maddubs + madd: 4 products per lane, no 16-bit pair reaches saturation), one conversion and
+// one multiply-add, where the 256-bit code ran each twice. Each row's 8 lanes take the same
+// float operations in the same order as LegacyStep's, so every row keeps its dot's bits.
+
+// y's 32 codes in both halves.
+EMBER_AVX2 inline __m512i BroadcastCodes(const int8_t* qs) { return _mm512_broadcast_i64x4(Load256(qs)); }
+
+// [row 0's 32 bytes | row 1's].
+EMBER_AVX2 inline __m512i PairOf256(const void* p0, const void* p1) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(Load256(p0)), Load256(p1), 1);
+}
+
+// [Nibbles(q0) | Nibbles(q1)]: both rows' 16 bytes in one 256-bit register, shifted once, and the
+// low and high halves interleaved by one two-source permute.
+EMBER_AVX2 inline __m512i NibblePair(const uint8_t* q0, const uint8_t* q1) {
+  const __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q0))),
+                                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(q1)), 1);
+  const __m256i h = _mm256_srli_epi16(t, 4);
+  const __m512i order = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);  // q0 low, q0 >> 4, q1 low, q1 >> 4
+  const __m512i both = _mm512_permutex2var_epi64(_mm512_castsi256_si512(t), order, _mm512_castsi256_si512(h));
+  return _mm512_and_si512(both, _mm512_set1_epi8(0x0F));
+}
+
+// Both rows' 5th bits: bit j of row 0's qh for byte j, of row 1's for byte 32 + j.
+EMBER_AVX2 inline __mmask64 HighBitsPair(const uint8_t* qh0, const uint8_t* qh1) {
+  uint32_t a, b;
+  std::memcpy(&a, qh0, 4);
+  std::memcpy(&b, qh1, 4);
+  return _cvtu64_mask64(uint64_t{a} | (uint64_t{b} << 32));
+}
+
+// Unsigned codes u (0..31) against y: 16 int32 lanes of 4 products each.
+EMBER_AVX2 inline __m512i DotU8I8Pair(__m512i u, __m512i y) {
+  __m512i acc = _mm512_setzero_si512();
+  cpu::int8_step::Dpbusd512(acc, u, y);
+  return acc;
+}
+
+// Signed codes x against y: |x| times y with x's sign (DotI8I8's trick; AVX-512 has no vpsignb,
+// so y is negated under x's sign mask -- where x is 0 the product is 0 either way).
+EMBER_AVX2 inline __m512i DotI8I8Pair(__m512i x, __m512i y) {
+  const __m512i ys = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
+  return DotU8I8Pair(_mm512_abs_epi8(x), ys);
+}
+
+EMBER_AVX2 inline __m512i LanesPair(const BlockQ4_0& x0, const BlockQ4_0& x1, const BlockQ8_0& y) {
+  return DotI8I8Pair(_mm512_sub_epi8(NibblePair(x0.qs, x1.qs), _mm512_set1_epi8(8)), BroadcastCodes(y.qs));
+}
+EMBER_AVX2 inline __m512i LanesPair(const BlockQ4_1& x0, const BlockQ4_1& x1, const BlockQ8_1& y) {
+  return DotU8I8Pair(NibblePair(x0.qs, x1.qs), BroadcastCodes(y.qs));
+}
+EMBER_AVX2 inline __m512i LanesPair(const BlockQ5_0& x0, const BlockQ5_0& x1, const BlockQ8_0& y) {
+  // Where the 5th bit is clear the code is nibble - 16.
+  const __m512i nib = NibblePair(x0.qs, x1.qs);
+  const __m512i q = _mm512_mask_sub_epi8(nib, _knot_mask64(HighBitsPair(x0.qh, x1.qh)), nib, _mm512_set1_epi8(16));
+  return DotI8I8Pair(q, BroadcastCodes(y.qs));
+}
+EMBER_AVX2 inline __m512i LanesPair(const BlockQ5_1& x0, const BlockQ5_1& x1, const BlockQ8_1& y) {
+  const __m512i nib = NibblePair(x0.qs, x1.qs);
+  const __m512i q = _mm512_mask_add_epi8(nib, HighBitsPair(x0.qh, x1.qh), nib, _mm512_set1_epi8(16));
+  return DotU8I8Pair(q, BroadcastCodes(y.qs));
+}
+EMBER_AVX2 inline __m512i LanesPair(const BlockQ8_0& x0, const BlockQ8_0& x1, const BlockQ8_0& y) {
+  return DotI8I8Pair(PairOf256(x0.qs, x1.qs), BroadcastCodes(y.qs));
+}
+EMBER_AVX2 inline __m512i LanesPair(const BlockIQ4NL& x0, const BlockIQ4NL& x1, const BlockQ8_0& y) {
+  const __m512i values = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+  return DotI8I8Pair(_mm512_shuffle_epi8(values, NibblePair(x0.qs, x1.qs)), BroadcastCodes(y.qs));
+}
+
+// [d0 * dy in lanes 0-7 | d1 * dy in lanes 8-15]: each the one rounded product ScaleProduct forms.
+EMBER_AVX2 inline __m512 ScalesPair(const uint16_t* x0d, const uint16_t* x1d, const uint16_t* yd) {
+  const __m128 xs = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(uint32_t{*x0d} | (uint32_t{*x1d} << 16))));
+  const __m128 ys = _mm_cvtph_ps(_mm_set1_epi16(static_cast<short>(*yd)));
+  return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                               _mm512_castps128_ps512(_mm_mul_ps(xs, ys)));
+}
+
+// ScaleAndMin for both rows: lanes 1 and 3 of `mins` run row 0's and row 1's `summs += m * s`.
+EMBER_AVX2 inline __m512 ScalesAndMinsPair(const uint16_t* x0_dm, const uint16_t* x1_dm, const uint16_t* y_ds,
+                                           __m128& mins) {
+  uint32_t a, b, c;
+  std::memcpy(&a, x0_dm, 4);
+  std::memcpy(&b, x1_dm, 4);
+  std::memcpy(&c, y_ds, 4);
+  const __m128 xs = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(uint64_t{a} | (uint64_t{b} << 32))));
+  const __m128 ys = _mm_cvtph_ps(_mm_set1_epi32(static_cast<int>(c)));  // (d, s) twice
+  mins = _mm_fmadd_ps(xs, ys, mins);
+  return _mm512_permutexvar_ps(_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0),
+                               _mm512_castps128_ps512(_mm_mul_ps(xs, ys)));
+}
+
+template <class S>
+EMBER_AVX2 inline void LegacyRowDotsZmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                                        const void* a, float* y) {
+  const auto* ya = static_cast<const typename S::Y*>(a);
+  const auto row = [&](int64_t r) { return reinterpret_cast<const typename S::X*>(w + static_cast<uint64_t>(r) * row_bytes); };
+  const int64_t half = (r1 - r0) / 2;
+  for (int64_t t = 0; t < half; ++t) {
+    const auto* x0 = row(r0 + t);
+    const auto* x1 = row(r0 + half + t);
+    __m512 acc = _mm512_setzero_ps();
+    __m128 mins = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / 32; ++i) {
+      cpu::PrefetchAhead(x0 + i, 1);
+      cpu::PrefetchAhead(x1 + i, 1);
+      const __m512i dot = LanesPair(x0[i], x1[i], ya[i]);
+      __m512 d;
+      if constexpr (S::kMin) {
+        d = ScalesAndMinsPair(&x0[i].d, &x1[i].d, &ya[i].d, mins);
+      } else {
+        d = ScalesPair(&x0[i].d, &x1[i].d, &ya[i].d);
+      }
+      acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot), acc);
+    }
+    const __m256 acc0 = _mm512_castps512_ps256(acc);
+    const __m256 acc1 = _mm512_extractf32x8_ps(acc, 1);
+    if constexpr (S::kMin) {
+      y[t] = Hsum(acc0) + _mm_cvtss_f32(_mm_movehdup_ps(mins));
+      y[half + t] = Hsum(acc1) + _mm_cvtss_f32(_mm_shuffle_ps(mins, mins, 3));
+    } else {
+      y[t] = Hsum(acc0);
+      y[half + t] = Hsum(acc1);
+    }
+  }
+  if ((r1 - r0) % 2 != 0) y[r1 - 1 - r0] = LegacyDot<S>(n, row(r1 - 1), a);
+}
+
+}  // namespace
+#pragma GCC diagnostic pop
+
+bool ZmmRowDotsCompiled() { return true; }
+EMBER_AVX2 void RowDotsQ4_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                               float* y) {
+  LegacyRowDotsZmm<StepQ4_0>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ4_1Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                               float* y) {
+  LegacyRowDotsZmm<StepQ4_1>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ5_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                               float* y) {
+  LegacyRowDotsZmm<StepQ5_0>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ5_1Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                               float* y) {
+  LegacyRowDotsZmm<StepQ5_1>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsQ8_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
+                               float* y) {
+  LegacyRowDotsZmm<StepQ8_0>(n, w, row_bytes, r0, r1, a, y);
+}
+EMBER_AVX2 void RowDotsIQ4NLZmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                                const void* a, float* y) {
+  LegacyRowDotsZmm<StepIQ4NL>(n, w, row_bytes, r0, r1, a, y);
+}
+#else
+// Built without AVX-512: the dispatch table never selects these.
+bool ZmmRowDotsCompiled() { return false; }
+void RowDotsQ4_0Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ4_1Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ5_0Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ5_1Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ8_0Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsIQ4NLZmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+#endif
 
 namespace {
 
@@ -1002,6 +1181,13 @@ void RowDotsQ5_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void
 void RowDotsQ5_1(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ8_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsIQ4NL(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+bool ZmmRowDotsCompiled() { return false; }
+void RowDotsQ4_0Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ4_1Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ5_0Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ5_1Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsQ8_0Zmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+void RowDotsIQ4NLZmm(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 float DotQ4K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ5K(int64_t, const void*, const void*) { return 0.0f; }
 float DotQ6K(int64_t, const void*, const void*) { return 0.0f; }

@@ -23,6 +23,7 @@ const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlT
 std::vector<Isa> IsasToTest() {
   std::vector<Isa> v = {Isa::kScalar};
   if (DetectIsa() >= Isa::kAvx2) v.push_back(Isa::kAvx2);
+  if (DetectIsa() >= Isa::kAvx512) v.push_back(Isa::kAvx512);  // 512-bit row ranges where built
   return v;
 }
 
