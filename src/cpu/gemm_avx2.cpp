@@ -709,7 +709,7 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
               int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
   if (float_gemm::Handles(type)) return float_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::Rows(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
-  if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
 #if defined(EMBER_GEMM_AVX2)
   switch (KindOf(type)) {
     case Kind::kQ4_0: return RowsAvx2<Kind::kQ4_0>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);

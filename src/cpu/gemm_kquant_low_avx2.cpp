@@ -13,9 +13,21 @@
 // integers (Q3_K's maddubs(q & 3) - maddubs(4 * !h) is maddubs(|c|, sign(y, c)) of the signed
 // code c, as no pair sum reaches 16 bits and Q8_K codes stay within -127..127), int32 sums are
 // exact in any order, and the float operations are the same in the same order: the same bits.
+//
+// Scaled codes (Q2_K, Q3_K). A chunk's lane l is s * (sum of its 4 code x activation products),
+// s the scale of the 16-element sub-block the lane lies in, so it is also the sum of the 4
+// products of (s * code) x activation. Q2_K's s * code (0..15 x 0..3) and Q3_K's -s * code
+// (-31..32 x -4..3: -128..124; the negation keeps -32 x -4 within a byte, and the super-block's
+// d is stored negated to match, an exact sign change on both sides of the one rounded
+// multiply-add) fit a signed byte, so the panel stores them, made once per panel and token
+// chunk, and the tile's step is one vpdpbusd per row and token (plus Q3_K's sign move) where
+// maddubs + madd by the scale + add took three: the same integers. IQ4_XS's levels (up to 127)
+// times scales (up to 32) do not fit a byte and keep the multiplier vectors.
 #include "cpu/gemm_kquant_low.h"
 #include "cpu/avx2_util.h"
+#include "cpu/gemm.h"
 #include "cpu/gemm_acts.h"
+#include "cpu/int8_dot_step.h"
 
 #include <algorithm>
 #include <cstring>
@@ -41,9 +53,9 @@ constexpr int kToks = 2;  // tokens per inner step
 #if defined(EMBER_GEMM_KLOW_AVX2)
 
 // A panel of 4 rows, per super-block and row slot (slot = 4 * sb + row): codes [slot][256]
-// (signed for Q3_K and IQ4_XS, 0..3 for Q2_K), the int16 multiplier of each 32-code chunk
-// [slot][8][16], Q2_K's 16 mins [slot][16]; per super-block the rows' d and -dmin, 4 rows twice
-// ([sb][8]: lane 4 * token + row). The signed types' |code| is formed in the tile (one op per
+// (scaled for Q2_K and Q3_K, IQ4_XS's signed levels), IQ4_XS's int16 multiplier of each 32-code
+// chunk [slot][8][16], Q2_K's 16 mins [slot][16]; per super-block the rows' d (Q3_K's negated)
+// and -dmin, 4 rows twice ([sb][8]: lane 4 * token + row). The signed types' |code| is formed in the tile (one op per
 // code vector, shared by both tokens) rather than stored: that keeps a 4096-wide panel at
 // 32 KiB instead of 48, and the tile at 14 vector loads per chunk instead of 22 (GCC folded
 // the stored vectors into each token's instructions).
@@ -71,17 +83,12 @@ Panel PanelAt(uint8_t* p, int64_t nsb) {
   return pn;
 }
 
-// The multipliers of the 8 chunks of a Q2_K / Q3_K super-block from its 16 scales as int16:
-// chunk c (elements 32c..32c+31) takes sub-block 2c's scale in its low 128-bit lane (its first
-// 16 elements) and 2c+1's in the high lane, as the row dots' ScalePair.
-EMBER_AVX2 inline void StorePairScales(__m256i s16, int16_t* sc) {
-  const __m256i halves[2] = {_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)};
-  for (int c = 0; c < 8; ++c) {
-    const int k = c % 4;
-    const auto lo = static_cast<int16_t>((4 * k) | (4 * k + 1) << 8);
-    const auto hi = static_cast<int16_t>((4 * k + 2) | (4 * k + 3) << 8);
-    StoreA(sc + 16 * c, _mm256_shuffle_epi8(halves[c / 4], _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo))));
-  }
+// 32 codes (int8, elements in order) times sub-block scales: sa for the first 16, sb for the
+// last 16, back to bytes (the products fit: see the top of the file).
+EMBER_AVX2 inline __m256i ScaleCodes(__m256i code, int16_t sa, int16_t sb) {
+  const __m256i lo = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm256_castsi256_si128(code)), _mm256_set1_epi16(sa));
+  const __m256i hi = _mm256_mullo_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(code, 1)), _mm256_set1_epi16(sb));
+  return _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8);  // packs interleaves 128-bit lanes
 }
 
 // One weight row (or zeros, for the padding rows of the last panel) into slot r of each
@@ -116,8 +123,6 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
       const auto& x = reinterpret_cast<const BlockQ3K*>(row)[i];
       int8_t s16[16];
       UnpackScalesQ3K(x.scales, s16);
-      const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s16));
-      StorePairScales(_mm256_cvtepi8_epi16(s8), sc);
       const __m256i hbits = Load(x.hmask);
       for (int j = 0; j < 2; ++j) {
         const __m256i q3 = Load(x.qs + 32 * j);
@@ -128,20 +133,21 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
           const __m256i h4 = _mm256_andnot_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit), bit),
                                                  _mm256_set1_epi8(4));
           const __m256i code = _mm256_sub_epi8(lo, h4);
-          StoreA(q + 32 * c, code);
+          StoreA(q + 32 * c, ScaleCodes(code, static_cast<int16_t>(-s16[2 * c]), static_cast<int16_t>(-s16[2 * c + 1])));
         }
       }
-      d = _cvtsh_ss(x.d);
+      d = -_cvtsh_ss(x.d);  // the codes are negated
     } else {
       const auto& x = reinterpret_cast<const BlockQ2K*>(row)[i];
       const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
-      StorePairScales(_mm256_cvtepu8_epi16(_mm_and_si128(packed, _mm_set1_epi8(0x0F))), sc);
       StoreA(p.mn + slot * 16, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0F))));
       for (int j = 0; j < 2; ++j) {
         const __m256i q2 = Load(x.qs + 32 * j);
         for (int k = 0; k < 4; ++k) {
           const int c = 4 * j + k;
-          StoreA(q + 32 * c, _mm256_and_si256(_mm256_srli_epi16(q2, 2 * k), m3));
+          const auto sa = static_cast<int16_t>(x.scales[2 * c] & 0x0F);
+          const auto sb = static_cast<int16_t>(x.scales[2 * c + 1] & 0x0F);
+          StoreA(q + 32 * c, ScaleCodes(_mm256_and_si256(_mm256_srli_epi16(q2, 2 * k), m3), sa, sb));
         }
       }
       d = _cvtsh_ss(x.d);
@@ -153,30 +159,35 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
 }
 
 // One row's 32-code chunk against both tokens' activation vectors: the scaled lane sums added
-// to s0 and s1. Each code and multiplier vector is loaded once for the 2 tokens.
-template <Kind K>
+// to s0 and s1. Each code vector is loaded once for the 2 tokens. Q2_K's and Q3_K's codes come
+// scaled (one Dot step each); IQ4_XS's levels are multiplied by their scale vector.
+template <Kind K, class Dot>
 EMBER_AVX2 inline void RowStep(const uint8_t* q, const int16_t* sc, __m256i y0, __m256i y1, __m256i& s0,
-                               __m256i& s1) {
+                               __m256i& s1, __m256i ones) {
   const __m256i qv = LoadA(q);
-  const __m256i scv = LoadA(sc);
-  __m256i p0, p1;
   if constexpr (K == Kind::kQ2K) {
-    p0 = _mm256_maddubs_epi16(qv, y0);
-    p1 = _mm256_maddubs_epi16(qv, y1);
-  } else {
+    Dot::Add(s0, qv, y0, ones);
+    Dot::Add(s1, qv, y1, ones);
+  } else if constexpr (K == Kind::kQ3K) {
     const __m256i av = _mm256_sign_epi8(qv, qv);
-    p0 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y0, qv));
-    p1 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y1, qv));
+    Dot::Add(s0, av, _mm256_sign_epi8(y0, qv), ones);
+    Dot::Add(s1, av, _mm256_sign_epi8(y1, qv), ones);
+  } else {
+    const __m256i scv = LoadA(sc);
+    const __m256i av = _mm256_sign_epi8(qv, qv);
+    const __m256i p0 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y0, qv));
+    const __m256i p1 = _mm256_maddubs_epi16(av, _mm256_sign_epi8(y1, qv));
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(p0, scv));
+    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p1, scv));
   }
-  s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(p0, scv));
-  s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p1, scv));
 }
 
 // 4 rows x 2 tokens (tb may equal ta for an odd count): out[4 * token + row]. The 8 integer
 // sums are named so that they stay in registers through the chunk loop; the float
 // accumulators change once per super-block and may live in memory.
-template <Kind K>
+template <Kind K, class Dot>
 EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
   const int64_t nsb = a.nb;
   __m256 facc[kToks * kRows];
   for (auto& f : facc) f = _mm256_setzero_ps();
@@ -207,10 +218,10 @@ EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, 
     for (int c = 0; c < 8; ++c) {
       const __m256i y0 = LoadA(ya + 32 * c);
       const __m256i y1 = LoadA(yb + 32 * c);
-      RowStep<K>(q + 32 * c, sc + 16 * c, y0, y1, s00, s01);
-      RowStep<K>(q + 256 + 32 * c, sc + 128 + 16 * c, y0, y1, s10, s11);
-      RowStep<K>(q + 512 + 32 * c, sc + 256 + 16 * c, y0, y1, s20, s21);
-      RowStep<K>(q + 768 + 32 * c, sc + 384 + 16 * c, y0, y1, s30, s31);
+      RowStep<K, Dot>(q + 32 * c, sc + 16 * c, y0, y1, s00, s01, ones);
+      RowStep<K, Dot>(q + 256 + 32 * c, sc + 128 + 16 * c, y0, y1, s10, s11, ones);
+      RowStep<K, Dot>(q + 512 + 32 * c, sc + 256 + 16 * c, y0, y1, s20, s21, ones);
+      RowStep<K, Dot>(q + 768 + 32 * c, sc + 384 + 16 * c, y0, y1, s30, s31, ones);
     }
     const __m256i sums[kToks * kRows] = {s00, s10, s20, s30, s01, s11, s21, s31};
     for (int l = 0; l < kToks * kRows; ++l) {
@@ -221,7 +232,7 @@ EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, 
 }
 
 // Chunks of tokens whose codes (about 192 KiB) stay in L2; each panel is unpacked once per chunk.
-template <Kind K>
+template <Kind K, class Dot>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
   const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
@@ -238,7 +249,7 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
       }
       for (int64_t t = c0; t < c1; t += kToks) {
         const int64_t tb = std::min(t + 1, c1 - 1);
-        Tile<K>(p, a, t, tb, out);
+        Tile<K, Dot>(p, a, t, tb, out);
         for (int tt = 0; tt <= tb - t; ++tt) {
           for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
         }
@@ -267,17 +278,32 @@ void PackActs(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_
   PackGemmActs(ActFormat::kQ8K, n_in, n_tok, act, act_row_bytes, t0, t1, packed);
 }
 
+#if defined(EMBER_GEMM_KLOW_AVX2)
+namespace {
+// The scaled-code kinds with the integer step for `isa` (int8_dot_step.h; the same integers).
+template <Kind K>
+void ScaledRows(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1, const uint8_t* packed,
+                int64_t n_tok, float* y, int64_t ldy, Isa isa) {
+  if (VnniModelForTests()) return RowsAvx2<K, int8_step::VnniModel>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (isa == Isa::kAvxVnni) return RowsAvx2<K, int8_step::VexVnniDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (isa >= Isa::kAvx512) return RowsAvx2<K, int8_step::VnniDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  return RowsAvx2<K, int8_step::MaddDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+}
+}  // namespace
+#endif
+
 void Rows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
 #if defined(EMBER_GEMM_KLOW_AVX2)
   switch (type) {
-    case GgmlType::Q2_K: return RowsAvx2<Kind::kQ2K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case GgmlType::Q3_K: return RowsAvx2<Kind::kQ3K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
-    case GgmlType::IQ4_XS: return RowsAvx2<Kind::kIQ4XS>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+    case GgmlType::Q2_K: return ScaledRows<Kind::kQ2K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case GgmlType::Q3_K: return ScaledRows<Kind::kQ3K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+    case GgmlType::IQ4_XS:
+      return RowsAvx2<Kind::kIQ4XS, int8_step::MaddDot>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
     default: break;
   }
 #else
-  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy;
+  (void)n_in, (void)row_bytes, (void)w, (void)r0, (void)r1, (void)packed, (void)n_tok, (void)y, (void)ldy, (void)isa;
 #endif
   Fail("no tiled CPU kernel for weight type {}", GgmlTypeName(type));
 }

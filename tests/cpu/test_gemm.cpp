@@ -335,6 +335,14 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
           {GgmlType::Q5_K, 768, 13, 3}, {GgmlType::Q5_K, 512, 37, 19}, {GgmlType::Q5_K, 4096, 9, 53}}) {
       ASSERT_NO_FATAL_FAILURE(ExpectVnniVariantsGiveAvx2Bits(t, n_in, n_out, n_tok, exact, rng));
     }
+    // Q2_K's and Q3_K's tiles (gemm_kquant_low_avx2.cpp) take one vpdpbusd per chunk on codes
+    // multiplied by their scales; random blocks include Q3_K's scale -32 with the code -4.
+    for (GgmlType t : {GgmlType::Q2_K, GgmlType::Q3_K}) {
+      for (auto [n_in, n_out, n_tok] : {std::tuple<int64_t, int64_t, int64_t>{256, 1, 1}, {768, 13, 3},
+                                        {512, 37, 19}, {4096, 9, 53}}) {
+        ASSERT_NO_FATAL_FAILURE(ExpectVnniVariantsGiveAvx2Bits(t, n_in, n_out, n_tok, exact, rng));
+      }
+    }
   }
   if (!native && !native_vex) {
     std::printf("note: no AVX-512 VNNI or AVX-VNNI on this CPU; the VNNI tiles ran with the scalar model only\n");
