@@ -23,6 +23,13 @@
 // chunk, and the tile's step is one vpdpbusd per row and token (plus Q3_K's sign move) where
 // maddubs + madd by the scale + add took three: the same integers. IQ4_XS's levels (up to 127)
 // times scales (up to 32) do not fit a byte and keep the multiplier vectors.
+//
+// Offset codes (Q3_K with vpdpbusd). Q3_K's scaled codes n are signed, so each step also moved
+// their signs onto the activations (one vpsignb per row and token). With vpdpbusd (no 16-bit
+// pairs to saturate) the panel stores n + 128 (0..252) instead, the step is vpdpbusd alone, and
+// 128 times the activations' 4-element lane sums, over the super-block's 8 chunks, is taken off
+// once per super-block: made per token when the activations are packed (PackActs), shared by
+// every row. Exact integers, so the same lanes.
 #include "cpu/gemm_kquant_low.h"
 #include "cpu/avx2_util.h"
 #include "cpu/gemm.h"
@@ -31,6 +38,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -51,6 +59,18 @@ constexpr int kRows = 4;  // weight rows per panel
 constexpr int kToks = 2;  // tokens per inner step
 
 #if defined(EMBER_GEMM_KLOW_AVX2)
+
+// Where the per-token offset corrections start in the packed activations: after the Q8_K
+// layout, [t][sb][8] int32 (128 x lane l's sum of elements 32c + 4l .. 32c + 4l + 3 over c).
+inline int32_t* CorrectionsAt(const uint8_t* packed, int64_t n_in, int64_t n_tok) {
+  const auto at = reinterpret_cast<uintptr_t>(packed) + GemmActsBytes(ActFormat::kQ8K, n_in, n_tok);
+  return reinterpret_cast<int32_t*>((at + kAlign - 1) / kAlign * kAlign);
+}
+
+// Whether Dot adds u8 x s8 products into 32-bit lanes directly (vpdpbusd and its model), so that
+// codes up to 252 cannot saturate a 16-bit pair: then Q3_K's panel holds offset codes.
+template <class Dot>
+constexpr bool kWideDot = !std::is_same_v<Dot, int8_step::MaddDot>;
 
 // A panel of 4 rows, per super-block and row slot (slot = 4 * sb + row): codes [slot][256]
 // (scaled for Q2_K and Q3_K, IQ4_XS's signed levels), IQ4_XS's int16 multiplier of each 32-code
@@ -93,7 +113,7 @@ EMBER_AVX2 inline __m256i ScaleCodes(__m256i code, int16_t sa, int16_t sb) {
 
 // One weight row (or zeros, for the padding rows of the last panel) into slot r of each
 // super-block.
-template <Kind K>
+template <Kind K, bool kOffset>
 EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p) {
   const __m256i m3 = _mm256_set1_epi8(3);
   for (int64_t i = 0; i < nsb; ++i) {
@@ -133,7 +153,8 @@ EMBER_AVX2 void UnpackRow(const uint8_t* row, int64_t nsb, int r, const Panel& p
           const __m256i h4 = _mm256_andnot_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit), bit),
                                                  _mm256_set1_epi8(4));
           const __m256i code = _mm256_sub_epi8(lo, h4);
-          StoreA(q + 32 * c, ScaleCodes(code, static_cast<int16_t>(-s16[2 * c]), static_cast<int16_t>(-s16[2 * c + 1])));
+          const __m256i n = ScaleCodes(code, static_cast<int16_t>(-s16[2 * c]), static_cast<int16_t>(-s16[2 * c + 1]));
+          StoreA(q + 32 * c, kOffset ? _mm256_add_epi8(n, _mm256_set1_epi8(static_cast<char>(0x80))) : n);
         }
       }
       d = -_cvtsh_ss(x.d);  // the codes are negated
@@ -165,7 +186,7 @@ template <Kind K, class Dot>
 EMBER_AVX2 inline void RowStep(const uint8_t* q, const int16_t* sc, __m256i y0, __m256i y1, __m256i& s0,
                                __m256i& s1, __m256i ones) {
   const __m256i qv = LoadA(q);
-  if constexpr (K == Kind::kQ2K) {
+  if constexpr (K == Kind::kQ2K || (K == Kind::kQ3K && kWideDot<Dot>)) {  // unsigned codes
     Dot::Add(s0, qv, y0, ones);
     Dot::Add(s1, qv, y1, ones);
   } else if constexpr (K == Kind::kQ3K) {
@@ -186,7 +207,7 @@ EMBER_AVX2 inline void RowStep(const uint8_t* q, const int16_t* sc, __m256i y0, 
 // sums are named so that they stay in registers through the chunk loop; the float
 // accumulators change once per super-block and may live in memory.
 template <Kind K, class Dot>
-EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, float* out) {
+EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, const int32_t* corr, int64_t ta, int64_t tb, float* out) {
   const __m256i ones = _mm256_set1_epi16(1);
   const int64_t nsb = a.nb;
   __m256 facc[kToks * kRows];
@@ -223,6 +244,13 @@ EMBER_AVX2 void Tile(const Panel& p, const GemmActs& a, int64_t ta, int64_t tb, 
       RowStep<K, Dot>(q + 512 + 32 * c, sc + 256 + 16 * c, y0, y1, s20, s21, ones);
       RowStep<K, Dot>(q + 768 + 32 * c, sc + 384 + 16 * c, y0, y1, s30, s31, ones);
     }
+    if constexpr (K == Kind::kQ3K && kWideDot<Dot>) {
+      const __m256i ca = LoadA(corr + ia * 8), cb = LoadA(corr + ib * 8);
+      s00 = _mm256_sub_epi32(s00, ca), s10 = _mm256_sub_epi32(s10, ca);
+      s20 = _mm256_sub_epi32(s20, ca), s30 = _mm256_sub_epi32(s30, ca);
+      s01 = _mm256_sub_epi32(s01, cb), s11 = _mm256_sub_epi32(s11, cb);
+      s21 = _mm256_sub_epi32(s21, cb), s31 = _mm256_sub_epi32(s31, cb);
+    }
     const __m256i sums[kToks * kRows] = {s00, s10, s20, s30, s01, s11, s21, s31};
     for (int l = 0; l < kToks * kRows; ++l) {
       facc[l] = _mm256_fmadd_ps(_mm256_set1_ps(dd[l]), _mm256_cvtepi32_ps(sums[l]), facc[l]);
@@ -236,6 +264,7 @@ template <Kind K, class Dot>
 EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                          const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
   const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
+  const int32_t* corr = CorrectionsAt(packed, n_in, n_tok);
   const int64_t nsb = a.nb;
   const int64_t chunk = std::max<int64_t>(8, (192 * 1024 / std::max<int64_t>(1, n_in)) / 2 * 2);
   const Panel p = PanelAt(ThreadScratch(PanelBytes(nsb)), nsb);
@@ -245,11 +274,12 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
     for (int64_t p0 = r0; p0 < r1; p0 += kRows) {
       const int n_rows = static_cast<int>(std::min<int64_t>(kRows, r1 - p0));
       for (int r = 0; r < kRows; ++r) {
-        UnpackRow<K>(r < n_rows ? w + static_cast<uint64_t>(p0 + r) * row_bytes : nullptr, nsb, r, p);
+        UnpackRow<K, K == Kind::kQ3K && kWideDot<Dot>>(r < n_rows ? w + static_cast<uint64_t>(p0 + r) * row_bytes : nullptr,
+                                                       nsb, r, p);
       }
       for (int64_t t = c0; t < c1; t += kToks) {
         const int64_t tb = std::min(t + 1, c1 - 1);
-        Tile<K, Dot>(p, a, t, tb, out);
+        Tile<K, Dot>(p, a, corr, t, tb, out);
         for (int tt = 0; tt <= tb - t; ++tt) {
           for (int r = 0; r < n_rows; ++r) y[(t + tt) * ldy + p0 + r] = out[4 * tt + r];
         }
@@ -271,11 +301,42 @@ bool Has(GgmlType type, Isa isa) {
 #endif
 }
 
-uint64_t PackedBytes(int64_t n_in, int64_t n_tok) { return GemmActsBytes(ActFormat::kQ8K, n_in, n_tok); }
+uint64_t PackedBytes(int64_t n_in, int64_t n_tok) {
+  // The Q8_K layout, then the offset corrections (CorrectionsAt) with alignment slack.
+  return GemmActsBytes(ActFormat::kQ8K, n_in, n_tok) + kAlign +
+         static_cast<uint64_t>(n_tok) * static_cast<uint64_t>(n_in / 256) * 8 * sizeof(int32_t);
+}
+
+#if defined(EMBER_GEMM_KLOW_AVX2)
+namespace {
+// Tokens [t0, t1)'s offset corrections: lane l of super-block sb is 128 times the sum of the
+// token's codes 32c + 4l .. 32c + 4l + 3 over the 8 chunks c (maddubs by 1 then madd by 1: pair
+// sums of at most 254, exact).
+EMBER_AVX2 void PackCorrections(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes, int64_t t0,
+                                int64_t t1, uint8_t* packed) {
+  int32_t* corr = CorrectionsAt(packed, n_in, n_tok);
+  const int64_t nsb = n_in / 256;
+  const __m256i one8 = _mm256_set1_epi8(1), one16 = _mm256_set1_epi16(1);
+  for (int64_t t = t0; t < t1; ++t) {
+    const auto* blocks = reinterpret_cast<const BlockQ8K*>(act + static_cast<uint64_t>(t) * act_row_bytes);
+    for (int64_t i = 0; i < nsb; ++i) {
+      __m256i sum = _mm256_setzero_si256();
+      for (int c = 0; c < 8; ++c) {
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(one8, Load(blocks[i].qs + 32 * c)), one16));
+      }
+      StoreA(corr + (t * nsb + i) * 8, _mm256_slli_epi32(sum, 7));
+    }
+  }
+}
+}  // namespace
+#endif
 
 void PackActs(int64_t n_in, int64_t n_tok, const uint8_t* act, uint64_t act_row_bytes, int64_t t0,
               int64_t t1, uint8_t* packed) {
   PackGemmActs(ActFormat::kQ8K, n_in, n_tok, act, act_row_bytes, t0, t1, packed);
+#if defined(EMBER_GEMM_KLOW_AVX2)
+  PackCorrections(n_in, n_tok, act, act_row_bytes, t0, t1, packed);
+#endif
 }
 
 #if defined(EMBER_GEMM_KLOW_AVX2)
