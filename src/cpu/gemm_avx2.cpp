@@ -506,6 +506,70 @@ EMBER_AVX2 void RowsKQuant8(const GemmActs& a, uint64_t row_bytes, const uint8_t
                    [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, K == Kind::kQ5K>(tp[0], a, ts, out); });
 }
 
+// IQ4_XS's default prompt tile on CPUs with VNNI: the Q5_K 8-row tile on levels + 128
+// (gemm_kquant8_tile.h, StoreIQ4XSScales). The exact 4-row tile (gemm_kquant_low_avx2.cpp) keeps
+// the row dot's 8 lanes per (row, token), so each 32-element chunk costs a sign move, maddubs,
+// madd by the scale and an add per token, and ran at 188-210 GFLOP/s on Zen 4 (TinyLlama-shaped
+// pp512 95-100 t/s against llama.cpp's 210, whose prompt kernels for the K-quants and IQ types
+// moved to a tiled path in 2026); here 8 rows share each step and the scale is one 32-bit
+// multiply per sub-block and token. Not on AVX2 alone: maddubs would saturate on the offset
+// levels. Results differ from the row dots' in the last bits (one rounding per super-block).
+EMBER_AVX2 void UnpackIQ4XS8Panel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
+                                  const kquant8_tile::Panel& p) {
+  const __m128i values = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i c[8][8];
+    alignas(32) float d[8];
+    int16_t ls[8][8];
+    for (int r = 0; r < 8; ++r) {
+      d[r] = 0.0f;
+      if (r >= n_rows) {
+        for (int k = 0; k < 8; ++k) c[r][k] = _mm256_setzero_si256();
+        std::memset(ls[r], 0, sizeof(ls[r]));
+        continue;
+      }
+      const auto& x = reinterpret_cast<const BlockIQ4XS*>(w + static_cast<uint64_t>(p0 + r) * row_bytes)[b];
+      for (int ib = 0; ib < 8; ++ib) {
+        const int lo = (x.scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
+        const int hi = (x.scales_h >> (2 * ib)) & 0x03;
+        ls[r][ib] = static_cast<int16_t>((lo | (hi << 4)) - 32);
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.qs + 16 * ib));
+        const __m256i lv = _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(v, 4), m4)),
+                                            _mm_shuffle_epi8(values, _mm_and_si128(v, m4)));
+        c[r][ib] = _mm256_xor_si256(lv, offset);  // level + 128
+      }
+      d[r] = H2F(x.d);
+    }
+    kquant8_tile::StoreCodes(p, b, c);
+    kquant8_tile::StoreIQ4XSScales(p, b, ls, d);
+  }
+}
+
+template <class Dot>
+EMBER_AVX2 void RowsIQ4XS8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                           int64_t n_tok, float* y, int64_t ldy) {
+  static_assert(!std::is_same_v<Dot, int8_step::MaddDot>, "offset IQ4_XS levels need vpdpbusd");
+  const int64_t nb = a.nb;
+  const uint64_t panel_bytes = kquant8_tile::PanelBytes(nb);
+  uint8_t* scratch = ThreadScratch(2 * panel_bytes);
+  const kquant8_tile::Panel tp[2] = {kquant8_tile::PanelAt(scratch, nb), kquant8_tile::PanelAt(scratch + panel_bytes, nb)};
+  const auto unpack = [&](int i, int64_t p0, int n_rows) { UnpackIQ4XS8Panel(w, row_bytes, p0, n_rows, nb, tp[i]); };
+#if defined(EMBER_K16_TILE)
+  if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) {
+    const int64_t r16 = r0 + (r1 - r0) / 16 * 16;
+    RowsEightRowTile<2>(nb * 256, r0, r16, n_tok, y, ldy, unpack, [&](const int64_t* ts, float* out) {
+      kquant8_tile::Tile16<true>(tp[0], tp[1], a, ts, out);
+    });
+    r0 = r16;
+    if (r0 == r1) return;
+  }
+#endif
+  RowsEightRowTile(nb * 256, r0, r1, n_tok, y, ldy, unpack,
+                   [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, true>(tp[0], a, ts, out); });
+}
+
 // Rows [p0, p0 + n_rows) (n_rows <= 32; the rest zeros, scale 0) into a 32-row AMX panel
 // (gemm_amx_tile.h): signed codes, one 32-byte row per (block, row).
 template <Kind K>
@@ -709,6 +773,15 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
               int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
   if (float_gemm::Handles(type)) return float_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::Rows(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
+#if defined(EMBER_GEMM_AVX2)
+  if (type == GgmlType::IQ4_XS && !ExactGemm()) {
+    // The 8-row tile where vpdpbusd (or its model, in tests) is there; else the exact one.
+    const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
+    if (VnniModelForTests()) return RowsIQ4XS8<int8_step::VnniModel>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (isa == Isa::kAvxVnni) return RowsIQ4XS8<int8_step::VexVnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (isa >= Isa::kAvx512) return RowsIQ4XS8<int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+  }
+#endif
   if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
 #if defined(EMBER_GEMM_AVX2)
   switch (KindOf(type)) {

@@ -141,6 +141,26 @@ inline void StoreQ5KScales(const Panel& p, int64_t b, const uint8_t (*scales)[8]
   }
 }
 
+// IQ4_XS on the Q5_K panel (with VNNI only: see gemm_avx2's RowsIQ4XS8): its levels stored plus
+// 128 (1..241, unsigned), so the level sum of sub-block s is (sum of stored code x a) - 128 x
+// bsum_s, and the super-block's integers are sum over s of ls_s x (sum of stored code x a),
+// times d_w x d_a, minus sum over s of 128 ls_s x bsum_s, times the same d_w x d_a: Q5_K's form
+// with scales ls_s (signed, -32..31), mins 128 ls_s and dmin = d. Bounds with vpdpbusd: a
+// sub-block's sum at most 32 x 241 x 128, times 32 and 8 sub-blocks 2^27.9; the mins' term
+// 8 x 4096 x 4096 = 2^27. (AVX2's maddubs would saturate: 2 x 241 x 128 > 32767.)
+inline void StoreIQ4XSScales(const Panel& p, int64_t b, const int16_t (*ls)[8], const float* d) {
+  for (int s = 0; s < 8; ++s) {
+    for (int r = 0; r < 8; ++r) {
+      p.sc[(b * 16 + s) * kRows + r] = ls[r][s];
+      p.sc2[(b * 16 + s) * kRows + r] = Int16Pair(ls[r][s], ls[r][s]);
+    }
+  }
+  for (int q = 0; q < 4; ++q) {
+    for (int r = 0; r < 8; ++r) p.pr[(b * 8 + q) * kRows + r] = Int16Pair(128 * ls[r][2 * q], 128 * ls[r][2 * q + 1]);
+  }
+  for (int r = 0; r < 8; ++r) p.d[b * kRows + r] = p.dmin[b * kRows + r] = d[r];
+}
+
 EMBER_K8_TILE_AVX2 inline __m256i Broadcast4(const void* p) {
   int32_t v;
   std::memcpy(&v, p, 4);

@@ -227,12 +227,35 @@ TEST(Gemm, BatchesLongerThanOneTokenChunkStayExact) {
   }
 }
 
+class VnniModelScope {
+ public:
+  VnniModelScope() { SetVnniModelForTests(true); }
+  ~VnniModelScope() { SetVnniModelForTests(false); }
+  VnniModelScope(const VnniModelScope&) = delete;
+  VnniModelScope& operator=(const VnniModelScope&) = delete;
+};
+
+// IQ4_XS's default tile takes the Q5_K 8-row tile on levels + 128 only with vpdpbusd (maddubs
+// would saturate): with the instruction's scalar model it runs on every AVX2 CPU, and stays
+// within rounding of the row dots; without VNNI the exact tile serves.
+TEST(Gemm, Iq4XsEightRowTileWithVnniStaysWithinRoundingOfTheRowDots) {
+  if (ClampIsa(Isa::kAvx2) != Isa::kAvx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const ExactGemmScope fast(false);
+  const VnniModelScope model;
+  std::mt19937 rng(17);
+  for (auto [n_in, n_out, n_tok] : {std::tuple<int64_t, int64_t, int64_t>{256, 1, 1}, {768, 13, 3}, {512, 37, 19},
+                                    {4096, 9, 53}}) {
+    ExpectTiledMatchesRowDots(GgmlType::IQ4_XS, Isa::kAvx2, n_in, n_out, n_tok, 0, n_out, rng, Match::kRounding);
+  }
+  ExpectTiledMatchesRowDots(GgmlType::IQ4_XS, Isa::kAvx2, 256, 23, 5, 3, 18, rng, Match::kRounding);
+}
+
 // The default 8-row tiles: the signed formats' (gemm_signed8_tile.h) and Q6_K's and Q5_K's
 // (gemm_kquant8_tile.h).
 TEST(Gemm, FastEightRowTilesStayWithinRoundingOfTheRowDots) {
   const ExactGemmScope fast(false);
   std::mt19937 rng(15);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K, GgmlType::IQ4_XS}) {
     const int64_t short_row = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       for (int64_t n_in : AwkwardLengths(t)) {
@@ -250,13 +273,6 @@ TEST(Gemm, FastEightRowTilesStayWithinRoundingOfTheRowDots) {
   }
 }
 
-class VnniModelScope {
- public:
-  VnniModelScope() { SetVnniModelForTests(true); }
-  ~VnniModelScope() { SetVnniModelForTests(false); }
-  VnniModelScope(const VnniModelScope&) = delete;
-  VnniModelScope& operator=(const VnniModelScope&) = delete;
-};
 
 std::vector<float> TiledRows(GgmlType t, Isa isa, const std::vector<uint8_t>& w, const std::vector<uint8_t>& act,
                              int64_t n_in, int64_t n_out, int64_t n_tok) {
