@@ -255,7 +255,8 @@ TEST(Gemm, Iq4XsEightRowTileWithVnniStaysWithinRoundingOfTheRowDots) {
 TEST(Gemm, FastEightRowTilesStayWithinRoundingOfTheRowDots) {
   const ExactGemmScope fast(false);
   std::mt19937 rng(15);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K, GgmlType::IQ4_XS}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K, GgmlType::IQ4_XS,
+                     GgmlType::IQ4_NL}) {
     const int64_t short_row = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       for (int64_t n_in : AwkwardLengths(t)) {
