@@ -45,6 +45,13 @@ inline void PrefetchAhead(const void* p, uint64_t bytes) {
   for (uint64_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
 }
 
+// vdpbf16ps on 256-bit registers (AVX-512 BF16 with VL, EVEX): acc lane l += a[2l] b[2l] +
+// a[2l+1] b[2l+1], BF16 pairs, F32 sums. Inline assembly (as int8_dot_step.h's vpdpbusd) so that
+// callers need no AVX-512 target; call only where cpu_features' HasAvx512Bf16().
+__attribute__((target("avx2,fma"))) inline void DpBf16(__m256& acc, __m256i a, __m256i b) {
+  __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+}
+
 // The 8 lanes' sum in ggml's hsum_float_8 order ((lo + hi), then pairs, then the last two): the
 // final step of every dot product whose bits must be llama.cpp's.
 __attribute__((target("avx2,fma"))) inline float Hsum(__m256 v) {

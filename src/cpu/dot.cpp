@@ -67,6 +67,10 @@ struct Tables {
       avx2[id] = {e->type, e->act, quantize, simd ? e->avx2 : e->scalar, simd ? e->avx2_rows : nullptr};
       avx512[id] = avx2[id];
       if (simd && e->zmm_rows != nullptr && avx2::ZmmRowDotsCompiled()) avx512[id].rows = e->zmm_rows;
+      if (simd && e->type == GgmlType::BF16 && HasAvx512Bf16()) {
+        avx512[id].dot = avx2::DotBF16Pairs;
+        avx512[id].rows = avx2::RowDotsBF16Pairs;
+      }
     }
   }
 };

@@ -99,6 +99,10 @@ float DotIQ4XS(int64_t n, const void* w, const void* a);
 void RowDotsF32(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsF16(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsBF16(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+// BF16 with vdpbf16ps (CPUs with AVX-512 BF16; Isa::kAvx512's table there): 8 lanes of pair
+// sums over 16-element steps, Hsum, then the tail in order -- float_gemm's BF16 tile's order.
+float DotBF16Pairs(int64_t n, const void* w, const void* a);
+void RowDotsBF16Pairs(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ4_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ4_1(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ5_0(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);

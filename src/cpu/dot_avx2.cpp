@@ -173,6 +173,54 @@ EMBER_AVX2 float DotBF16(int64_t n, const void* w, const void* a) {
   return FloatDot<LoadBF16>(n, static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a));
 }
 
+// BF16 on CPUs with AVX-512 BF16: one 8-lane accumulator of vdpbf16ps steps (lane l adds the
+// products of elements 16k + 2l and 16k + 2l + 1 over the whole 16-element steps k), then Hsum
+// and the last n mod 16 products in order. float_gemm's BF16 tile keeps the same order.
+EMBER_AVX2 inline float Bf16PairsTail(float sum, int64_t i, int64_t n, const uint16_t* x, const uint16_t* y) {
+  for (; i < n; ++i) sum += Bf16ToFloat(x[i]) * Bf16ToFloat(y[i]);
+  return sum;
+}
+EMBER_AVX2 float DotBF16Pairs(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) cpu::DpBf16(acc, Load256(x + i), Load256(y + i));
+  return Bf16PairsTail(Hsum(acc), i, n, x, y);
+}
+// Two rows at a time from the two halves of the range (FloatRowDots' walk), each row the bits of
+// DotBF16Pairs. Zen 4, 2026-11-30, one core, 1024 x 512 in cache: 29.7 -> 53.4 GB/s (the FMA
+// pairs before); from memory bandwidth-bound either way.
+EMBER_AVX2 void RowDotsBF16Pairs(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                                 const void* a, float* y) {
+  const auto* ya = static_cast<const uint16_t*>(a);
+  const auto row = [&](int64_t r) { return reinterpret_cast<const uint16_t*>(w + static_cast<uint64_t>(r) * row_bytes); };
+  const int64_t half = (r1 - r0) / 2;
+  for (int64_t t = 0; t < half; ++t) {
+    const uint16_t* x0 = row(r0 + t);
+    const uint16_t* x1 = row(r0 + half + t);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      cpu::PrefetchAhead(x0 + i, 1);
+      cpu::PrefetchAhead(x1 + i, 1);
+      const __m256i y0 = Load256(ya + i), y1 = Load256(ya + i + 16);
+      cpu::DpBf16(acc0, Load256(x0 + i), y0);
+      cpu::DpBf16(acc1, Load256(x1 + i), y0);
+      cpu::DpBf16(acc0, Load256(x0 + i + 16), y1);
+      cpu::DpBf16(acc1, Load256(x1 + i + 16), y1);
+    }
+    for (; i + 16 <= n; i += 16) {
+      const __m256i y0 = Load256(ya + i);
+      cpu::DpBf16(acc0, Load256(x0 + i), y0);
+      cpu::DpBf16(acc1, Load256(x1 + i), y0);
+    }
+    y[t] = Bf16PairsTail(Hsum(acc0), i, n, x0, ya);
+    y[half + t] = Bf16PairsTail(Hsum(acc1), i, n, x1, ya);
+  }
+  if ((r1 - r0) % 2 != 0) y[r1 - 1 - r0] = DotBF16Pairs(n, row(r1 - 1), ya);
+}
+
 EMBER_AVX2 void RowDotsF32(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a,
                            float* y) {
   FloatRowDots<LoadF32>(n, w, row_bytes, r0, r1, a, y);
@@ -1175,6 +1223,8 @@ float DotQ8_0(int64_t, const void*, const void*) { return 0.0f; }
 void RowDotsF32(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsF16(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsBF16(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
+float DotBF16Pairs(int64_t, const void*, const void*) { return 0.0f; }
+void RowDotsBF16Pairs(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ4_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ4_1(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}
 void RowDotsQ5_0(int64_t, const uint8_t*, uint64_t, int64_t, int64_t, const void*, float*) {}

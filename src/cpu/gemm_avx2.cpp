@@ -778,7 +778,7 @@ void GemmPackActs(GgmlType type, int64_t n_in, int64_t n_tok, const uint8_t* act
 
 void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
               int64_t r1, const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
-  if (float_gemm::Handles(type)) return float_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy);
+  if (float_gemm::Handles(type)) return float_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
 #if defined(EMBER_GEMM_AVX2)
   if (type == GgmlType::IQ4_NL && !ExactGemm() && isa >= Isa::kAvx2) {
     // The fast signed tile on the levels, as Q8_0's codes (gemm_iq4nl's activations are Q8_0's).

@@ -250,13 +250,14 @@ TEST(Gemm, Iq4XsEightRowTileWithVnniStaysWithinRoundingOfTheRowDots) {
   ExpectTiledMatchesRowDots(GgmlType::IQ4_XS, Isa::kAvx2, 256, 23, 5, 3, 18, rng, Match::kRounding);
 }
 
-// The default 8-row tiles: the signed formats' (gemm_signed8_tile.h) and Q6_K's and Q5_K's
-// (gemm_kquant8_tile.h).
+// The default tiles that round differently from the row dots: the 8-row ones of the signed
+// formats and IQ4_NL (gemm_signed8_tile.h), of Q6_K, Q5_K and IQ4_XS (gemm_kquant8_tile.h), and
+// BF16's vdpbf16ps tile (gemm_float_avx2.cpp, where the CPU has AVX-512 BF16).
 TEST(Gemm, FastEightRowTilesStayWithinRoundingOfTheRowDots) {
   const ExactGemmScope fast(false);
   std::mt19937 rng(15);
   for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K, GgmlType::IQ4_XS,
-                     GgmlType::IQ4_NL}) {
+                     GgmlType::IQ4_NL, GgmlType::BF16}) {
     const int64_t short_row = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       for (int64_t n_in : AwkwardLengths(t)) {
