@@ -15,8 +15,10 @@
 #   ROUNDS=1      alternating rounds per model; with more than one, the ratio columns give the
 #                 median of the rounds' ratios (each round's own ratios listed in the column
 #                 "ratios per round"), the t/s columns the mean and deviation over all rounds' runs
-#   MODELS        space-separated subset of: smollm2 gemma3 tinyllama-q4_0 tinyllama-q4_k_m
-#                 tinyllama-q8_0 (default: all)
+#   MODELS        space-separated list of: smollm2 gemma3 tinyllama-TYPE, TYPE any type
+#                 `ember fast-synth --type` writes (q4_0, q4_k_m, q8_0, q2_k, iq4_xs, bf16, ...;
+#                 every matrix of that type). Default: smollm2 gemma3 tinyllama-q4_0
+#                 tinyllama-q4_k_m tinyllama-q8_0, the issue's table
 #   OUT           also write the table there (markdown)
 # llama.cpp is built (llama-bench only, CPU, native) from llama-cpp-python 0.3.36's sdist,
 # fetched with `pip download` into $EMBER_CACHE/sdist when absent. Synthetic TinyLlama-1.1B
