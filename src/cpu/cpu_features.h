@@ -21,8 +21,8 @@ std::string_view IsaName(Isa isa);
 Isa DetectIsa();
 // DetectIsa() lowered by EMBER_CPU_ISA when set; an unknown value is an ember::Error.
 Isa SelectIsa();
-// AVX-512 BF16 (vdpbf16ps) with the AVX-512 level above: BF16 weights' default prompt tile
-// (gemm_float_avx2.cpp) takes it where the selected ISA is kAvx512 or higher.
+// AVX-512 BF16 (vdpbf16ps) with the AVX-512 level above: BF16 weights' row dots (dot.cpp) and
+// prompt tile (gemm_float_avx2.cpp) take it where the selected ISA is kAvx512 or higher.
 bool HasAvx512Bf16();
 // The lower of `wanted` and what the CPU supports (kAvxVnni on a CPU without AVX-VNNI: kAvx2 or
 // lower).

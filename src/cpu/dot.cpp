@@ -53,7 +53,7 @@ const Entry* FindEntry(GgmlType t) {
 struct Tables {
   DotKernel scalar[64];
   DotKernel avx2[64];
-  DotKernel avx512[64];  // avx2's, with the 512-bit row ranges where there are some
+  DotKernel avx512[64];  // avx2's, with the 512-bit row ranges where built, and BF16 by vdpbf16ps
   Tables() {
     for (uint32_t id = 0; id < 64; ++id) {
       const Entry* e = FindEntry(static_cast<GgmlType>(id));
