@@ -207,13 +207,12 @@ EMBER_AVX2 void PackActsAvx2(GgmlType type, int64_t n_in, int64_t n_tok, const u
   }
 }
 
-// Chunks of tokens whose widened activations (about 192 KiB) stay in L2 while the panels pass.
-template <GgmlType T>
-EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-                         const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
-  const float* acts = AlignPtr(reinterpret_cast<const float*>(packed));
-  const int64_t ld = Stride(n_in);
-  const int64_t chunk = std::max<int64_t>(kToks, (192 * 1024 / (4 * ld)) / kToks * kToks);
+// Chunks of tokens whose activations (about 192 KiB: F32 rows, or BF16 rows for the pair tile)
+// stay in L2 while the panels pass; tile(wr, at, out) runs one 4-row x 3-token tile.
+template <class A, class TileFn>
+EMBER_AVX2 void WalkTiles(uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1, const A* acts, int64_t ld,
+                          int64_t n_tok, float* y, int64_t ldy, TileFn tile) {
+  const int64_t chunk = std::max<int64_t>(kToks, (192 * 1024 / (static_cast<int64_t>(sizeof(A)) * ld)) / kToks * kToks);
   float out[kRows][kToks];
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = std::min(n_tok, c0 + chunk);
@@ -224,9 +223,9 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
       for (int r = 0; r < kRows; ++r) wr[r] = w + static_cast<uint64_t>(p0 + std::min(r, n_rows - 1)) * row_bytes;
       for (int64_t t = c0; t < c1; t += kToks) {
         const int n_t = static_cast<int>(std::min<int64_t>(kToks, c1 - t));
-        const float* at[kToks];
+        const A* at[kToks];
         for (int k = 0; k < kToks; ++k) at[k] = acts + (t + std::min(k, n_t - 1)) * ld;
-        Tile<T>(wr, at, n_in, out);
+        tile(wr, at, out);
         for (int k = 0; k < n_t; ++k) {
           for (int r = 0; r < n_rows; ++r) y[(t + k) * ldy + p0 + r] = out[r][k];
         }
@@ -235,30 +234,20 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
   }
 }
 
-// RowsAvx2's walk for the BF16 pair tile, over the BF16 copies of the activations.
+template <GgmlType T>
+EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                         const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
+  WalkTiles(row_bytes, w, r0, r1, AlignPtr(reinterpret_cast<const float*>(packed)), Stride(n_in), n_tok, y, ldy,
+            [n_in](const void* const* wr, const float* const* at, float out[kRows][kToks]) { Tile<T>(wr, at, n_in, out); });
+}
+
+// The BF16 pair tile over the BF16 copies of the activations.
 EMBER_AVX2 void RowsBf16Pairs(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                               const uint8_t* packed, int64_t n_tok, float* y, int64_t ldy) {
-  const uint16_t* acts = Bf16Rows(packed, n_in, n_tok);
-  const int64_t ld = Stride16(n_in);
-  const int64_t chunk = std::max<int64_t>(kToks, (192 * 1024 / (2 * ld)) / kToks * kToks);
-  float out[kRows][kToks];
-  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
-    const int64_t c1 = std::min(n_tok, c0 + chunk);
-    for (int64_t p0 = r0; p0 < r1; p0 += kRows) {
-      const int n_rows = static_cast<int>(std::min<int64_t>(kRows, r1 - p0));
-      const void* wr[kRows];
-      for (int r = 0; r < kRows; ++r) wr[r] = w + static_cast<uint64_t>(p0 + std::min(r, n_rows - 1)) * row_bytes;
-      for (int64_t t = c0; t < c1; t += kToks) {
-        const int n_t = static_cast<int>(std::min<int64_t>(kToks, c1 - t));
-        const uint16_t* at[kToks];
-        for (int k = 0; k < kToks; ++k) at[k] = acts + (t + std::min(k, n_t - 1)) * ld;
-        TileBf16Pairs(wr, at, n_in, out);
-        for (int k = 0; k < n_t; ++k) {
-          for (int r = 0; r < n_rows; ++r) y[(t + k) * ldy + p0 + r] = out[r][k];
-        }
-      }
-    }
-  }
+  WalkTiles(row_bytes, w, r0, r1, static_cast<const uint16_t*>(Bf16Rows(packed, n_in, n_tok)), Stride16(n_in),
+            n_tok, y, ldy, [n_in](const void* const* wr, const uint16_t* const* at, float out[kRows][kToks]) {
+              TileBf16Pairs(wr, at, n_in, out);
+            });
 }
 
 #endif  // EMBER_GEMM_FLOAT_AVX2
