@@ -58,9 +58,13 @@ bool AvxVnni() {
 bool HasAvx512Bf16() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   // CPUID leaf 7 sub-leaf 1, EAX bit 5; the 256-bit form needs AVX-512 VL (part of kAvx512).
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  return DetectIsa() >= Isa::kAvx512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) != 0 &&
-         (eax & (1u << 5)) != 0;
+  // Read once: BF16's prompt kernels ask on every call, and CPUID traps to the hypervisor in a VM.
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return DetectIsa() >= Isa::kAvx512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) != 0 &&
+           (eax & (1u << 5)) != 0;
+  }();
+  return has;
 #else
   return false;
 #endif
