@@ -46,8 +46,9 @@
 namespace ember::cpu {
 namespace {
 
-// kIQ4NL only for the fast signed tile (RowsSigned8): KindOf leaves IQ4_NL to gemm_iq4nl.
-enum class Kind { kQ4_0, kQ5_0, kQ8_0, kQ4_1, kQ5_1, kQ4K, kQ5K, kQ6K, kIQ4NL, kNone };
+// kIQ4NL and kIQ4XS only for the default tiles (RowsSigned8, RowsKQuant8): KindOf leaves IQ4_NL
+// to gemm_iq4nl and IQ4_XS to gemm_kquant_low.
+enum class Kind { kQ4_0, kQ5_0, kQ8_0, kQ4_1, kQ5_1, kQ4K, kQ5K, kQ6K, kIQ4NL, kIQ4XS, kNone };
 
 Kind KindOf(GgmlType t) {
   switch (t) {
@@ -488,31 +489,6 @@ EMBER_AVX2 void UnpackKQuant8Panel(const uint8_t* w, uint64_t row_bytes, int64_t
   }
 }
 
-// The K-quant 8-row tile (Q6_K, Q5_K).
-template <Kind K, class Dot>
-EMBER_AVX2 void RowsKQuant8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-                            int64_t n_tok, float* y, int64_t ldy) {
-  const int64_t nb = a.nb;
-  const uint64_t panel_bytes = kquant8_tile::PanelBytes(nb);
-  uint8_t* scratch = ThreadScratch(2 * panel_bytes);
-  const kquant8_tile::Panel tp[2] = {kquant8_tile::PanelAt(scratch, nb), kquant8_tile::PanelAt(scratch + panel_bytes, nb)};
-  const auto unpack = [&](int i, int64_t p0, int n_rows) { UnpackKQuant8Panel<K>(w, row_bytes, p0, n_rows, nb, tp[i]); };
-#if defined(EMBER_K16_TILE)
-  // With AVX-512 VNNI, whole 16-row steps take the 512-bit tile; the last rows (fewer than 16)
-  // the 8-row one.
-  if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) {
-    const int64_t r16 = r0 + (r1 - r0) / 16 * 16;
-    RowsEightRowTile<2>(nb * 256, r0, r16, n_tok, y, ldy, unpack, [&](const int64_t* ts, float* out) {
-      kquant8_tile::Tile16<K == Kind::kQ5K>(tp[0], tp[1], a, ts, out);
-    });
-    r0 = r16;
-    if (r0 == r1) return;
-  }
-#endif
-  RowsEightRowTile(nb * 256, r0, r1, n_tok, y, ldy, unpack,
-                   [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, K == Kind::kQ5K>(tp[0], a, ts, out); });
-}
-
 // IQ4_XS's default prompt tile on CPUs with VNNI: the Q5_K 8-row tile on levels + 128
 // (gemm_kquant8_tile.h, StoreIQ4XSScales). The exact 4-row tile (gemm_kquant_low_avx2.cpp) keeps
 // the row dot's 8 lanes per (row, token), so each 32-element chunk costs a sign move, maddubs,
@@ -554,27 +530,37 @@ EMBER_AVX2 void UnpackIQ4XS8Panel(const uint8_t* w, uint64_t row_bytes, int64_t 
   }
 }
 
-template <class Dot>
-EMBER_AVX2 void RowsIQ4XS8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
-                           int64_t n_tok, float* y, int64_t ldy) {
-  static_assert(!std::is_same_v<Dot, int8_step::MaddDot>, "offset IQ4_XS levels need vpdpbusd");
+// The K-quant 8-row tile (Q6_K, Q5_K, and IQ4_XS on VNNI: UnpackIQ4XS8Panel).
+template <Kind K, class Dot>
+EMBER_AVX2 void RowsKQuant8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
+                            int64_t n_tok, float* y, int64_t ldy) {
   const int64_t nb = a.nb;
   const uint64_t panel_bytes = kquant8_tile::PanelBytes(nb);
   uint8_t* scratch = ThreadScratch(2 * panel_bytes);
   const kquant8_tile::Panel tp[2] = {kquant8_tile::PanelAt(scratch, nb), kquant8_tile::PanelAt(scratch + panel_bytes, nb)};
-  const auto unpack = [&](int i, int64_t p0, int n_rows) { UnpackIQ4XS8Panel(w, row_bytes, p0, n_rows, nb, tp[i]); };
+  const auto unpack = [&](int i, int64_t p0, int n_rows) {
+    if constexpr (K == Kind::kIQ4XS) {
+      UnpackIQ4XS8Panel(w, row_bytes, p0, n_rows, nb, tp[i]);
+    } else {
+      UnpackKQuant8Panel<K>(w, row_bytes, p0, n_rows, nb, tp[i]);
+    }
+  };
+  constexpr bool kFive = K == Kind::kQ5K || K == Kind::kIQ4XS;  // Q5_K's formula (mins, dmin)
+  static_assert(K != Kind::kIQ4XS || !std::is_same_v<Dot, int8_step::MaddDot>, "offset IQ4_XS levels need vpdpbusd");
 #if defined(EMBER_K16_TILE)
+  // With AVX-512 VNNI, whole 16-row steps take the 512-bit tile; the last rows (fewer than 16)
+  // the 8-row one.
   if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) {
     const int64_t r16 = r0 + (r1 - r0) / 16 * 16;
     RowsEightRowTile<2>(nb * 256, r0, r16, n_tok, y, ldy, unpack, [&](const int64_t* ts, float* out) {
-      kquant8_tile::Tile16<true>(tp[0], tp[1], a, ts, out);
+      kquant8_tile::Tile16<kFive>(tp[0], tp[1], a, ts, out);
     });
     r0 = r16;
     if (r0 == r1) return;
   }
 #endif
   RowsEightRowTile(nb * 256, r0, r1, n_tok, y, ldy, unpack,
-                   [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, true>(tp[0], a, ts, out); });
+                   [&](const int64_t* ts, float* out) { kquant8_tile::Tile<Dot, kFive>(tp[0], a, ts, out); });
 }
 
 // Rows [p0, p0 + n_rows) (n_rows <= 32; the rest zeros, scale 0) into a 32-row AMX panel
@@ -795,9 +781,11 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
   if (type == GgmlType::IQ4_XS && !ExactGemm()) {
     // The 8-row tile where vpdpbusd (or its model, in tests) is there; else the exact one.
     const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
-    if (VnniModelForTests()) return RowsIQ4XS8<int8_step::VnniModel>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa == Isa::kAvxVnni) return RowsIQ4XS8<int8_step::VexVnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa >= Isa::kAvx512) return RowsIQ4XS8<int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    // Offset levels need vpdpbusd (or its model): maddubs would saturate on them.
+    constexpr Kind K = Kind::kIQ4XS;
+    if (VnniModelForTests()) return RowsKQuant8<K, int8_step::VnniModel>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (isa == Isa::kAvxVnni) return RowsKQuant8<K, int8_step::VexVnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (isa >= Isa::kAvx512) return RowsKQuant8<K, int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
 #endif
   if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
@@ -811,7 +799,8 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
     case Kind::kQ4K: return RowsAvx2<Kind::kQ4K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
     case Kind::kQ5K: return RowsAvx2<Kind::kQ5K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
     case Kind::kQ6K: return RowsAvx2<Kind::kQ6K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
-    case Kind::kIQ4NL:  // KindOf never gives it
+    case Kind::kIQ4NL:  // KindOf never gives these
+    case Kind::kIQ4XS:
     case Kind::kNone: break;
   }
 #else
