@@ -141,7 +141,7 @@ inline void StoreQ5KScales(const Panel& p, int64_t b, const uint8_t (*scales)[8]
   }
 }
 
-// IQ4_XS on the Q5_K panel (with VNNI only: see gemm_avx2's RowsIQ4XS8): its levels stored plus
+// IQ4_XS on the Q5_K panel (with VNNI only: see gemm_avx2's UnpackIQ4XS8Panel): its levels stored plus
 // 128 (1..241, unsigned), so the level sum of sub-block s is (sum of stored code x a) - 128 x
 // bsum_s, and the super-block's integers are sum over s of ls_s x (sum of stored code x a),
 // times d_w x d_a, minus sum over s of 128 ls_s x bsum_s, times the same d_w x d_a: Q5_K's form
