@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "cpu/dot.h"
+#include "cpu/gemm.h"
 #include "quant/blocks.h"
 
 namespace ember::cpu {
@@ -25,9 +26,11 @@ bool RepackDisabled() {
 // its code sum (int32) and its scale as a float: the kernel multiplies unsigned codes 0..15 and
 // subtracts the first, which gives the same exact integer as signed codes -8..7, and both are
 // then plain broadcast loads in the inner loop (no F16 conversion or widening per token).
+// iq4_nlx8 is the same with 128 x the sum (its unsigned codes are the levels + 128).
 uint64_t ActBytes(RepackLayout l, int64_t n_in) {
   switch (l) {
     case RepackLayout::kQ4_0x8:
+    case RepackLayout::kIQ4NLx8:
       return static_cast<uint64_t>(n_in / kQK8_0) * (sizeof(BlockQ8_0) + sizeof(int32_t) + sizeof(float));
     case RepackLayout::kQ4Kx8:
       return static_cast<uint64_t>(n_in / kQK_K) * sizeof(BlockQ8K);
@@ -37,7 +40,8 @@ uint64_t ActBytes(RepackLayout l, int64_t n_in) {
 }
 
 void QuantizeActRow(RepackLayout l, Isa isa, const float* x, int64_t n_in, uint8_t* out) {
-  if (l == RepackLayout::kQ4_0x8) {
+  if (l == RepackLayout::kQ4_0x8 || l == RepackLayout::kIQ4NLx8) {
+    const int32_t factor = l == RepackLayout::kQ4_0x8 ? 8 : 128;
     GetDotKernel(GgmlType::Q4_0, isa).quantize(x, out, n_in);
     const int64_t nb = n_in / kQK8_0;
     const auto* blocks = reinterpret_cast<const BlockQ8_0*>(out);
@@ -45,7 +49,7 @@ void QuantizeActRow(RepackLayout l, Isa isa, const float* x, int64_t n_in, uint8
     for (int64_t b = 0; b < nb; ++b) {
       int32_t s = 0;
       for (int i = 0; i < kQK8_0; ++i) s += blocks[b].qs[i];
-      const int32_t offset = 8 * s;
+      const int32_t offset = factor * s;
       const float d = HalfToFloat(blocks[b].d);
       std::memcpy(side + 4 * b, &offset, 4);
       std::memcpy(side + 4 * (nb + b), &d, 4);
@@ -61,6 +65,7 @@ void RepackGroups(RepackLayout l, const uint8_t* src, uint64_t row_bytes, int64_
   switch (l) {
     case RepackLayout::kQ4_0x8: return q4_0x8::RepackGroups(src, row_bytes, n_in, g0, g1, dst);
     case RepackLayout::kQ4Kx8: return q4kx8::RepackGroups(src, row_bytes, n_in, g0, g1, dst);
+    case RepackLayout::kIQ4NLx8: return iq4nlx8::RepackGroups(src, row_bytes, n_in, g0, g1, dst);
     default: Fail("repack: layout {} is not built", RepackLayoutName(l));
   }
 }
@@ -70,6 +75,7 @@ void Groups(RepackLayout l, const uint8_t* packed, int64_t n_in, int64_t g0, int
   switch (l) {
     case RepackLayout::kQ4_0x8: return q4_0x8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy, isa);
     case RepackLayout::kQ4Kx8: return q4kx8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy, isa);
+    case RepackLayout::kIQ4NLx8: return iq4nlx8::Groups(packed, n_in, g0, g1, act, act_bytes, n_tok, y, ldy, isa);
     default: Fail("repack: layout {} is not built", RepackLayoutName(l));
   }
 }
@@ -85,6 +91,7 @@ const char* RepackLayoutName(RepackLayout l) {
     case RepackLayout::kNone: return "none";
     case RepackLayout::kQ4_0x8: return "q4_0x8";
     case RepackLayout::kQ4Kx8: return "q4_Kx8";
+    case RepackLayout::kIQ4NLx8: return "iq4_nlx8";
   }
   return "?";
 }
@@ -95,13 +102,19 @@ RepackLayout ChooseRepack(GgmlType type, int64_t n_out, int64_t n_in, Isa isa) {
   }
   if (type == GgmlType::Q4_0 && n_in % kQK4_0 == 0) return RepackLayout::kQ4_0x8;
   if (type == GgmlType::Q4_K && n_in % kQK_K == 0) return RepackLayout::kQ4Kx8;
+  // IQ4_NL's codes need the VNNI steps (repack_q4_0.cpp); below them only the tests' models.
+  if (type == GgmlType::IQ4_NL && n_in % kQK4_NL == 0 &&
+      (isa >= Isa::kAvxVnni || VnniModelForTests() || AmxModelForTests())) {
+    return RepackLayout::kIQ4NLx8;
+  }
   return RepackLayout::kNone;
 }
 
 uint64_t RepackedBytes(RepackLayout l, int64_t n_out, int64_t n_in) {
   const auto rows = static_cast<uint64_t>(n_out);
   switch (l) {
-    case RepackLayout::kQ4_0x8: return rows * static_cast<uint64_t>(n_in / kQK4_0) * sizeof(BlockQ4_0);
+    case RepackLayout::kQ4_0x8:
+    case RepackLayout::kIQ4NLx8: return rows * static_cast<uint64_t>(n_in / kQK4_0) * sizeof(BlockQ4_0);
     // 8 rows' blocks (1152 bytes) plus 32 for the scales and mins stored a byte each.
     case RepackLayout::kQ4Kx8: return rows / 8 * static_cast<uint64_t>(n_in / kQK_K) * (8 * sizeof(BlockQ4K) + 32);
     case RepackLayout::kNone: break;
@@ -145,7 +158,7 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
     grain = std::max<int64_t>(4, n_groups / (per_thread * pool.size()) / 4 * 4);
   }
   // The AMX tile takes 4 groups (32 rows) per panel: keep tasks whole panels.
-  if ((l == RepackLayout::kQ4_0x8 && q4_0x8::UsesAmx(n_tokens, isa)) ||
+  if (((l == RepackLayout::kQ4_0x8 || l == RepackLayout::kIQ4NLx8) && q4_0x8::UsesAmx(n_tokens, isa)) ||
       (l == RepackLayout::kQ4Kx8 && q4kx8::UsesAmx(n_tokens, isa))) {
     grain = std::max<int64_t>(4, grain / 4 * 4);
   }

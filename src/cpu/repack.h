@@ -31,6 +31,7 @@ enum class RepackLayout : uint8_t {
   kNone,
   kQ4_0x8,  // Q4_0, n_out % 8 == 0; activations Q8_0
   kQ4Kx8,   // Q4_K, n_out % 8 == 0; activations Q8_K
+  kIQ4NLx8, // IQ4_NL, n_out % 8 == 0, VNNI CPUs; Q4_0's layout and kernels with a level lookup
 };
 
 const char* RepackLayoutName(RepackLayout l);
@@ -39,7 +40,7 @@ const char* RepackLayoutName(RepackLayout l);
 // kNone (the row dot products). kNone for the scalar ISA and when EMBER_NO_REPACK is set.
 RepackLayout ChooseRepack(GgmlType type, int64_t n_out, int64_t n_in, Isa isa);
 
-// Bytes of the repacked copy (the original's for Q4_0, 148/144 of it for Q4_K).
+// Bytes of the repacked copy (the original's for Q4_0 and IQ4_NL, 148/144 of it for Q4_K).
 uint64_t RepackedBytes(RepackLayout l, int64_t n_out, int64_t n_in);
 
 // Writes the repacked copy of the matrix at `src` (n_out rows, row_bytes apart) into `dst`
@@ -135,12 +136,20 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa);
 bool UsesAmx(int64_t n_tok, Isa isa);
 }  // namespace q4kx8
+namespace iq4nlx8 {
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
+                  uint8_t* dst);
+void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa);
+bool UsesAmx(int64_t n_tok, Isa isa);
+}  // namespace iq4nlx8
 
 // Scalar references of the layouts' arithmetic on the ORIGINAL blocks (one row, one activation
 // row): what each (row, token) result of Groups must equal bit for bit. Q4_K has two float orders:
 // ReferenceQ4Kx8TiledDot for the first n_tok - n_tok % 4 tokens of a batch, ReferenceQ4Kx8Dot for
 // the others (decode included).
 float ReferenceQ4_0x8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
+float ReferenceIQ4NLx8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
 float ReferenceQ4Kx8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
 float ReferenceQ4Kx8TiledDot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row);
 

@@ -1,4 +1,4 @@
-// Q4_0 in groups of 8 interleaved rows (repack.h), AVX2.
+// Q4_0 and IQ4_NL in groups of 8 interleaved rows (repack.h), AVX2.
 //
 // Layout: for group g (rows 8g..8g+7) and block b, 144 bytes at ((g * nb) + b) * 144: the 8
 // rows' F16 scales, then 4 vectors of 32 bytes; vector v holds, in its 32-bit lane r, bytes
@@ -12,8 +12,18 @@
 // multiply-add of (d_w x d_a) for all 8 rows -- llama.cpp's q4_0_8x8 float steps. With AVX-512
 // VNNI the prompt tile forms the same integer with 8 vpdpbusd into an accumulator that starts at
 // minus the offset (int8_dot_step.h): 8 operations per block and token instead of 17, same bits.
+//
+// IQ4_NL has Q4_0's block (an F16 scale and 16 bytes of nibbles), with a nibble naming one of 16
+// levels (-127..113) instead of nibble - 8. Its layout is Q4_0's, and every kernel below runs it
+// with one byte lookup (vpshufb) per code vector: the unsigned codes are the levels + 128 (1..241)
+// and the activation side table holds 128 x the block's sum, so the integer is sum(level x a),
+// exact. A pair of such products (2 x 241 x 127) overflows maddubs' int16, so IQ4_NL takes only
+// the VNNI steps (vpdpbusd sums 4 products into int32): ChooseRepack picks the layout on VNNI
+// CPUs, and row dots elsewhere. This is llama.cpp's repacked IQ4_NL (iq4_nl_8x8, which it uses on
+// every AVX2 CPU) with Q4_0's float steps: one exact integer per block, one multiply-add.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
@@ -70,6 +80,34 @@ EMBER_AVX2 inline __m256i Broadcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// What a layout's nibbles (0..15, one per byte) stand for. Unsigned: the bytes the integer steps
+// multiply, value + kOffset (the activation side table holds kOffset x each block's sum);
+// Signed: the values themselves (the AMX tile's codes).
+struct Q4_0Codes {
+  static constexpr int32_t kOffset = 8;
+  static constexpr bool kLookup = false;
+  EMBER_AVX2 static __m256i Unsigned(__m256i nib) { return nib; }
+  EMBER_AVX2 static __m256i Signed(__m256i nib) { return _mm256_sub_epi8(nib, _mm256_set1_epi8(8)); }
+};
+struct LevelTable {
+  alignas(16) int8_t v[16];
+};
+constexpr LevelTable ShiftedLevels(int add) {
+  LevelTable t{};
+  for (int i = 0; i < 16; ++i) t.v[i] = static_cast<int8_t>(kIq4nlValues[i] + add);  // 241 wraps to -15: a byte
+  return t;
+}
+struct IQ4NLCodes {
+  static constexpr int32_t kOffset = 128;
+  static constexpr bool kLookup = true;
+  static constexpr LevelTable kUnsigned = ShiftedLevels(kOffset), kSigned = ShiftedLevels(0);
+  EMBER_AVX2 static __m256i Lookup(const LevelTable& t, __m256i nib) {
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.v))), nib);
+  }
+  EMBER_AVX2 static __m256i Unsigned(__m256i nib) { return Lookup(kUnsigned, nib); }
+  EMBER_AVX2 static __m256i Signed(__m256i nib) { return Lookup(kSigned, nib); }
+};
+
 // An empty asm that "changes" v: the sums are then formed in program order. Without it GCC
 // reassociates the integer adds, issues all 32 multiplies of a block first and spills their
 // results to the stack (measured: ~2x slower).
@@ -82,7 +120,7 @@ EMBER_AVX2 inline void KeepInRegister(__m256i& v) { __asm__("" : "+v"(v)); }
 // waited on the previous block's store (measured ~13 cycles per block and 4 tokens).
 // Not inlined: inside GroupsAvx2's loops GCC allocated its registers worse (74 against 85
 // GMAC/s on one core, 5632 x 2048 against 128 tokens).
-template <int kT, class Dot>
+template <int kT, class Dot, class C>
 __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, const uint8_t* const* act,
                                                float* const* y) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -95,7 +133,7 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
     const auto* codes = reinterpret_cast<const __m256i*>(blk + 16);
     __m256i s[kT];
     __m256i w[4];
-    for (int v = 0; v < 4; ++v) w[v] = _mm256_and_si256(_mm256_loadu_si256(codes + v), m4);
+    for (int v = 0; v < 4; ++v) w[v] = C::Unsigned(_mm256_and_si256(_mm256_loadu_si256(codes + v), m4));
     if constexpr (std::is_same_v<Dot, int8_step::MaddDot>) {
       for (int t = 0; t < kT; ++t) {
         const int8_t* qs = views.acts[t][b].qs;
@@ -105,7 +143,9 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
           KeepInRegister(s[t]);
         }
       }
-      for (int v = 0; v < 4; ++v) w[v] = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256(codes + v), 4), m4);
+      for (int v = 0; v < 4; ++v) {
+        w[v] = C::Unsigned(_mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256(codes + v), 4), m4));
+      }
       for (int t = 0; t < kT; ++t) {
         const int8_t* qs = views.acts[t][b].qs + 16;
         for (int v = 0; v < 4; ++v) {
@@ -120,7 +160,9 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
         s[t] = _mm256_set1_epi32(-views.offs[t][b]);
         for (int v = 0; v < 4; ++v) Dot::Add(s[t], w[v], Broadcast4(qs + 4 * v), ones);
       }
-      for (int v = 0; v < 4; ++v) w[v] = _mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256(codes + v), 4), m4);
+      for (int v = 0; v < 4; ++v) {
+        w[v] = C::Unsigned(_mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256(codes + v), 4), m4));
+      }
       for (int t = 0; t < kT; ++t) {
         const int8_t* qs = views.acts[t][b].qs + 16;
         for (int v = 0; v < 4; ++v) Dot::Add(s[t], w[v], Broadcast4(qs + 4 * v), ones);
@@ -145,7 +187,7 @@ __attribute__((noinline)) EMBER_AVX2 void Tile(const uint8_t* gp, int64_t nb, co
 // Tile's, so the same bits. 8 code vectors, 2 kT sums and a broadcast are live: AVX-512's 32
 // registers (VnniDot), or memory (VnniModel, the tests' stand-in). Zen 4, one core, 1024 x 4096
 // x 64 tokens (kernel_bench, 2026-11-29): 234-243 -> 306-308 GFLOP/s.
-template <int kT, class Dot>
+template <int kT, class Dot, class C>
 __attribute__((noinline)) EMBER_AVX2 void TileTwoGroups(const uint8_t* gp, uint64_t group_bytes, int64_t nb,
                                                         const uint8_t* const* act, float* const* y) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -164,7 +206,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileTwoGroups(const uint8_t* gp, uint6
         for (int v = 0; v < 4; ++v) {
           __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[g] + 16 + 32 * v));
           if (half == 1) c = _mm256_srli_epi16(c, 4);
-          w[g][v] = _mm256_and_si256(c, m4);
+          w[g][v] = C::Unsigned(_mm256_and_si256(c, m4));
         }
       }
       for (int t = 0; t < kT; ++t) {
@@ -195,16 +237,19 @@ __attribute__((noinline)) EMBER_AVX2 void TileTwoGroups(const uint8_t* gp, uint6
 // GCC 12 reports "'__Y' may be used uninitialized" inside its own 512-bit intrinsics (their
 // undefined pass-through operands) once they are inlined here: a false positive.
 #pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // TileTwoGroups<kT, VnniDot> on 512-bit vectors: the two groups' 16 rows in one register (group
 // 0 in lanes 0-7), so each vpdpbusd and float step serves both; every lane takes the same
 // operations in the same order, so the same bits (as repack_q4k.cpp's TileZmm). Zen 4, one
 // core, 1024 x 4096 x 64 tokens: 306-308 -> 291-317 GFLOP/s (noisy); TinyLlama Q4_0 pp512 -t 2,
 // 9 samples each, alternating: median 230 -> 243 t/s, -t 1 pp256 123 -> 128.
-template <int kT>
+template <int kT, class C>
 __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t group_bytes, int64_t nb,
                                                  const uint8_t* const* act, float* const* y) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i table = _mm512_broadcast_i64x4(C::Unsigned(_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                                                            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)));
   __m512 acc[kT];
   for (int t = 0; t < kT; ++t) acc[t] = _mm512_setzero_ps();
   const ActViews<kT> views(act, nb);
@@ -220,6 +265,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + group_bytes + 16 + 32 * v)), 1);
         if (half == 1) c = _mm512_srli_epi16(c, 4);
         w[v] = _mm512_and_si512(c, m4);
+        if constexpr (C::kLookup) w[v] = _mm512_shuffle_epi8(table, w[v]);
       }
       for (int t = 0; t < kT; ++t) {
         const int8_t* qs = views.acts[t][b].qs + 16 * half;
@@ -253,7 +299,7 @@ __attribute__((noinline)) EMBER_AVX2 void TileZmm(const uint8_t* gp, uint64_t gr
 // integer is 8 vpdpbusd in two chains that start at minus the offset, instead of 8 maddubs, 8
 // 16-bit adds, a madd and a subtract. On Zen 4 one thread's decode is bound by these operations
 // (TinyLlama Q4_0 tg -t 1: 28.1 against 25.6 t/s, 2026-11-29); at -t 2 the gain is in the noise.
-template <int kG, class Dot>
+template <int kG, class Dot, class C>
 EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t step_bytes, int64_t nb, const uint8_t* act,
                                float* y, int64_t y_step) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -275,16 +321,16 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t step_bytes, int64_t n
         __m256i s = _mm256_setzero_si256();
         for (int v = 0; v < 4; ++v) {
           const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * v));
-          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(p, m4), ab[v]));
-          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 4), m4), ab[v + 4]));
+          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(C::Unsigned(_mm256_and_si256(p, m4)), ab[v]));
+          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(C::Unsigned(_mm256_and_si256(_mm256_srli_epi16(p, 4), m4)), ab[v + 4]));
         }
         isum = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), off);
       } else {
         __m256i s_lo = _mm256_sub_epi32(_mm256_setzero_si256(), off), s_hi = _mm256_setzero_si256();
         for (int v = 0; v < 4; ++v) {
           const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * v));
-          Dot::Add(s_lo, _mm256_and_si256(p, m4), ab[v], ones);
-          Dot::Add(s_hi, _mm256_and_si256(_mm256_srli_epi16(p, 4), m4), ab[v + 4], ones);
+          Dot::Add(s_lo, C::Unsigned(_mm256_and_si256(p, m4)), ab[v], ones);
+          Dot::Add(s_hi, C::Unsigned(_mm256_and_si256(_mm256_srli_epi16(p, 4), m4)), ab[v + 4], ones);
         }
         isum = _mm256_add_epi32(s_lo, s_hi);
       }
@@ -295,7 +341,7 @@ EMBER_AVX2 void GroupsOneToken(const uint8_t* gp, uint64_t step_bytes, int64_t n
   for (int g = 0; g < kG; ++g) _mm256_storeu_ps(y + y_step * g, acc[g]);
 }
 
-template <class Dot>
+template <class Dot, class C>
 EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1,
                            const uint8_t* act, uint64_t act_row_bytes, int64_t n_tok, float* y,
                            int64_t ldy, DecodeWalk decode_walk) {
@@ -305,7 +351,7 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
   const int64_t chunk = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / act_row_bytes) / 4 * 4);
   if (n_tok == 1) {
     ForDecodeGroups(g0, g1, decode_walk, [&]<int kG>(int64_t g, int64_t step) {
-      GroupsOneToken<kG, Dot>(packed + static_cast<uint64_t>(g) * group_bytes, static_cast<uint64_t>(step) * group_bytes,
+      GroupsOneToken<kG, Dot, C>(packed + static_cast<uint64_t>(g) * group_bytes, static_cast<uint64_t>(step) * group_bytes,
                               nb, act, y + 8 * g, 8 * step);
     });
     return;
@@ -320,19 +366,19 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
           c0, c1, c1, act, act_row_bytes, y, ldy, 8 * g,
           [&](const uint8_t* const* a, float* const* out) {
             if constexpr (kG == 1) {
-              Tile<4, Dot>(gp, nb, a, out);
+              Tile<4, Dot, C>(gp, nb, a, out);
             } else {
 #if defined(EMBER_ZMM_TILE)
-              if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) return TileZmm<4>(gp, group_bytes, nb, a, out);
+              if constexpr (std::is_same_v<Dot, int8_step::VnniDot>) return TileZmm<4, C>(gp, group_bytes, nb, a, out);
 #endif
-              TileTwoGroups<4, Dot>(gp, group_bytes, nb, a, out);
+              TileTwoGroups<4, Dot, C>(gp, group_bytes, nb, a, out);
             }
           },
           [&](const uint8_t* const* a, float* const* out) {
             if constexpr (kG == 1) {
-              Tile<1, Dot>(gp, nb, a, out);
+              Tile<1, Dot, C>(gp, nb, a, out);
             } else {
-              TileTwoGroups<1, Dot>(gp, group_bytes, nb, a, out);
+              TileTwoGroups<1, Dot, C>(gp, group_bytes, nb, a, out);
             }
           });
     };
@@ -349,7 +395,7 @@ EMBER_AVX2 void GroupsAvx2(const uint8_t* packed, int64_t n_in, int64_t g0, int6
 // nibbles, transposed 8 x 8 by 4 bytes, are the 8 rows' 32 codes in order. The float steps are
 // Tile's (one fused multiply-add of d_w x d_a per block), so the same bits. Batches of at least
 // amx_tile::kToks tokens (repack.cpp).
-template <class Step>
+template <class Step, class C>
 EMBER_AVX2 void GroupsAmx(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
                           uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy) {
   using amx_tile::kRows;
@@ -363,7 +409,7 @@ EMBER_AVX2 void GroupsAmx(const uint8_t* packed, int64_t n_in, int64_t g0, int64
   uint8_t* scratch = ThreadScratch(panel_bytes + static_cast<uint64_t>(chunk) * acts_bytes);
   const amx_tile::Panel panel = amx_tile::PanelAt(scratch, nb);
   auto acts_of = [&](int64_t i) { return amx_tile::ActsAt(scratch + panel_bytes + static_cast<uint64_t>(i) * acts_bytes, nb); };
-  const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
   alignas(64) float out[kRows * kToks];
   Step::Begin();
   for (int64_t c0 = 0; c0 < n_tgroups; c0 += chunk) {
@@ -391,8 +437,8 @@ EMBER_AVX2 void GroupsAmx(const uint8_t* packed, int64_t n_in, int64_t g0, int64
           __m256i v[8];
           for (int k = 0; k < 4; ++k) {
             const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * k));
-            v[k] = _mm256_sub_epi8(_mm256_and_si256(raw, m4), eight);
-            v[4 + k] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), eight);
+            v[k] = C::Signed(_mm256_and_si256(raw, m4));
+            v[4 + k] = C::Signed(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
           }
           Transpose8x8Epi32(v);
           for (int r = 0; r < 8; ++r) StoreA(q + 32 * r, v[r]);
@@ -414,15 +460,10 @@ EMBER_AVX2 void GroupsAmx(const uint8_t* packed, int64_t n_in, int64_t g0, int64
 
 #endif  // EMBER_REPACK_AVX2
 
-}  // namespace
+// The nibble layout is the same for both formats (a 2-byte scale, then 16 bytes of codes).
+static_assert(sizeof(BlockIQ4NL) == sizeof(BlockQ4_0) && offsetof(BlockIQ4NL, qs) == offsetof(BlockQ4_0, qs));
 
-namespace q4_0x8 {
-
-bool UsesAmx(int64_t n_tok, Isa isa) { return n_tok >= amx_tile::kToks && (isa >= Isa::kAmx || AmxModelForTests()); }
-
-
-void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
-                  uint8_t* dst) {
+void RepackNibbleGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1, uint8_t* dst) {
   const int64_t nb = n_in / kQK4_0;
   for (int64_t g = g0; g < g1; ++g) {
     for (int64_t b = 0; b < nb; ++b) {
@@ -436,20 +477,32 @@ void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t 
   }
 }
 
+}  // namespace
+
+namespace q4_0x8 {
+
+bool UsesAmx(int64_t n_tok, Isa isa) { return n_tok >= amx_tile::kToks && (isa >= Isa::kAmx || AmxModelForTests()); }
+
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
+                  uint8_t* dst) {
+  RepackNibbleGroups(src, row_bytes, n_in, g0, g1, dst);
+}
+
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
 #if defined(EMBER_REPACK_AVX2)
+  using C = Q4_0Codes;
   if (UsesAmx(n_tok, isa)) {
-    if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-    return GroupsAmx<amx_tile::AmxInt8>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+    if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+    return GroupsAmx<amx_tile::AmxInt8, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
   }
   const DecodeWalk decode_walk = DecodeWalkFor(isa);
   if (VnniModelForTests()) {
-    return GroupsAvx2<int8_step::VnniModel>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+    return GroupsAvx2<int8_step::VnniModel, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
   }
-  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-  GroupsAvx2<int8_step::MaddDot>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  GroupsAvx2<int8_step::MaddDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
 #else
   (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy,
       (void)isa;
@@ -458,6 +511,40 @@ void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const u
 }
 
 }  // namespace q4_0x8
+
+namespace iq4nlx8 {
+
+bool UsesAmx(int64_t n_tok, Isa isa) { return q4_0x8::UsesAmx(n_tok, isa); }
+
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
+                  uint8_t* dst) {
+  RepackNibbleGroups(src, row_bytes, n_in, g0, g1, dst);
+}
+
+// VNNI steps only (the header comment: maddubs would overflow). Below kAvxVnni the layout is
+// chosen only under the tests' VNNI or AMX models, and runs the VNNI model.
+void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+            uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
+#if defined(EMBER_REPACK_AVX2)
+  using C = IQ4NLCodes;
+  if (UsesAmx(n_tok, isa)) {
+    if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+    return GroupsAmx<amx_tile::AmxInt8, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  }
+  const DecodeWalk decode_walk = DecodeWalkFor(isa);
+  if (VnniModelForTests() || isa < Isa::kAvxVnni) {
+    return GroupsAvx2<int8_step::VnniModel, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  }
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  GroupsAvx2<int8_step::VnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+#else
+  (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy,
+      (void)isa;
+  EMBER_CHECK(false);  // ChooseRepack never picks a layout without the AVX2 kernels
+#endif
+}
+
+}  // namespace iq4nlx8
 
 float ReferenceQ4_0x8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row) {
   const int64_t nb = n_in / kQK4_0;
@@ -469,6 +556,22 @@ float ReferenceQ4_0x8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_
     for (int j = 0; j < kQK4_0 / 2; ++j) {
       isum += ((w[b].qs[j] & 0x0F) - 8) * a[b].qs[j];
       isum += ((w[b].qs[j] >> 4) - 8) * a[b].qs[j + kQK4_0 / 2];
+    }
+    acc = std::fma(static_cast<float>(isum), HalfToFloat(w[b].d) * HalfToFloat(a[b].d), acc);
+  }
+  return acc;
+}
+
+float ReferenceIQ4NLx8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row) {
+  const int64_t nb = n_in / kQK4_NL;
+  const auto* w = reinterpret_cast<const BlockIQ4NL*>(w_row);
+  const auto* a = reinterpret_cast<const BlockQ8_0*>(act_row);
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t isum = 0;
+    for (int j = 0; j < kQK4_NL / 2; ++j) {
+      isum += kIq4nlValues[w[b].qs[j] & 0x0F] * a[b].qs[j];
+      isum += kIq4nlValues[w[b].qs[j] >> 4] * a[b].qs[j + kQK4_NL / 2];
     }
     acc = std::fma(static_cast<float>(isum), HalfToFloat(w[b].d) * HalfToFloat(a[b].d), acc);
   }

@@ -34,6 +34,7 @@ struct LayoutCase {
 const LayoutCase kCases[] = {
     {GgmlType::Q4_0, RepackLayout::kQ4_0x8, ReferenceQ4_0x8Dot, ReferenceQ4_0x8Dot, 144},
     {GgmlType::Q4_K, RepackLayout::kQ4Kx8, ReferenceQ4Kx8Dot, ReferenceQ4Kx8TiledDot, 148},
+    {GgmlType::IQ4_NL, RepackLayout::kIQ4NLx8, ReferenceIQ4NLx8Dot, ReferenceIQ4NLx8Dot, 144},
 };
 
 bool Avx2() { return ClampIsa(Isa::kAvx2) == Isa::kAvx2 && avx2::Compiled(); }
@@ -53,7 +54,7 @@ std::vector<uint8_t> RandomWeights(std::mt19937& rng, GgmlType t, int64_t n_in, 
   const uint64_t bb = TraitsOf(t).bytes_per_block;
   for (uint64_t off = 0; off < w.size(); off += bb) {
     uint8_t* blk = w.data() + off;
-    if (t == GgmlType::Q4_0) SetHalf(blk, scale(rng));
+    if (t == GgmlType::Q4_0 || t == GgmlType::IQ4_NL) SetHalf(blk, scale(rng));
     if (t == GgmlType::Q4_K) {
       SetHalf(blk + offsetof(BlockQ4K, d), scale(rng));
       SetHalf(blk + offsetof(BlockQ4K, dmin), scale(rng));
@@ -82,9 +83,14 @@ TEST(Repack, ChoosesTheLayoutOnlyWhereItApplies) {
   EXPECT_EQ(ChooseRepack(GgmlType::Q5_K, 64, 256, Isa::kAvx2), RepackLayout::kNone);
   EXPECT_EQ(ChooseRepack(GgmlType::Q4_1, 64, 256, Isa::kAvx2), RepackLayout::kNone);
   EXPECT_EQ(ChooseRepack(GgmlType::Q8_0, 64, 256, Isa::kAvx2), RepackLayout::kNone);
+  // IQ4_NL: VNNI only (its level products overflow maddubs).
+  EXPECT_EQ(ChooseRepack(GgmlType::IQ4_NL, 64, 256, Isa::kAvx2), RepackLayout::kNone);
+  EXPECT_EQ(ChooseRepack(GgmlType::IQ4_NL, 64, 256, Isa::kAvxVnni), RepackLayout::kIQ4NLx8);
+  EXPECT_EQ(ChooseRepack(GgmlType::IQ4_NL, 64, 256, Isa::kAvx512), RepackLayout::kIQ4NLx8);
+  EXPECT_EQ(ChooseRepack(GgmlType::IQ4_NL, 60, 256, Isa::kAvx512), RepackLayout::kNone);  // rows % 8
 }
 
-// Q4_0's copy is the size of the original; Q4_K's holds its 6-bit scales and mins a byte each,
+// Q4_0's and IQ4_NL's copies are the size of the original; Q4_K's holds its 6-bit scales and mins a byte each,
 // 32 bytes more per 8 blocks (1152 bytes): under 3% more memory.
 TEST(Repack, RepackedCopyIsTheOriginalSizeOrAtMostThreePercentMore) {
   for (const LayoutCase& c : kCases) {
@@ -98,10 +104,11 @@ TEST(Repack, RepackedCopyIsTheOriginalSizeOrAtMostThreePercentMore) {
   EXPECT_EQ(RepackedBytes(RepackLayout::kQ4_0x8, 24, 512), *RowBytes(GgmlType::Q4_0, 512) * 24);
 }
 
-// The kernel variants to check: AVX2; the VNNI prompt tiles (Q4_0, Q4_K) with the scalar model of
-// vpdpbusd (any AVX2 CPU) and with the instruction (AVX-512 VNNI CPUs); Q4_0's AMX tile (batches
-// of 32 tokens or more) with the scalar model of TDPBSSD and with the instructions (where the CPU
-// and the OS allow AMX). Each must give the reference's bits.
+// The kernel variants to check: AVX2; the VNNI prompt tiles (Q4_0, Q4_K) and IQ4_NL's kernels
+// (VNNI only) with the scalar model of vpdpbusd (any AVX2 CPU) and with the instruction (AVX-512
+// VNNI CPUs); Q4_0's and IQ4_NL's AMX tile (batches of 32 tokens or more) with the scalar model of
+// TDPBSSD and with the instructions (where the CPU and the OS allow AMX). Each must give the
+// reference's bits.
 struct Variant {
   const char* name;
   Isa isa;
@@ -142,7 +149,7 @@ TEST(Repack, EveryResultEqualsTheScalarReferenceBitForBit) {
     for (const LayoutCase& c : kCases) {
       const DotKernel& k = GetDotKernel(c.type, Isa::kAvx2);
       for (const Shape& s : shapes) {
-        if (ChooseRepack(c.type, s.n_out, s.n_in, Isa::kAvx2) != c.layout) continue;
+        if (ChooseRepack(c.type, s.n_out, s.n_in, variant.isa) != c.layout) continue;
         const auto w = RandomWeights(rng, c.type, s.n_in, s.n_out);
         const uint64_t rb = *RowBytes(c.type, static_cast<uint64_t>(s.n_in));
         std::vector<uint8_t> packed(RepackedBytes(c.layout, s.n_out, s.n_in));
