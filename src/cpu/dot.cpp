@@ -35,7 +35,7 @@ const Entry* FindEntry(GgmlType t) {
       {GgmlType::Q8_0, GgmlType::Q8_0, QuantizeActQ8_0, scalar::DotQ8_0, avx2::DotQ8_0, avx2::RowDotsQ8_0,
        avx2::RowDotsQ8_0Zmm},
       {GgmlType::Q2_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ2K, avx2::DotQ2K},
-      {GgmlType::Q3_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ3K, avx2::DotQ3K},
+      {GgmlType::Q3_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ3K, avx2::DotQ3K, nullptr, avx2::RowDotsQ3KZmm},
       {GgmlType::Q4_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ4K, avx2::DotQ4K},
       {GgmlType::Q5_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ5K, avx2::DotQ5K},
       {GgmlType::Q6_K, GgmlType::Q8_K, QuantizeActQ8K, scalar::DotQ6K, avx2::DotQ6K, avx2::RowDotsQ6K},

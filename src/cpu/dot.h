@@ -120,6 +120,8 @@ void RowDotsQ5_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0,
 void RowDotsQ5_1Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsQ8_0Zmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 void RowDotsIQ4NLZmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
+// Q3_K's, the same way (dot_avx2.cpp).
+void RowDotsQ3KZmm(int64_t n, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const void* a, float* y);
 // F32 dot of two float vectors (attention).
 float DotF32F32(int64_t n, const float* a, const float* b);
 // The Q8_0 / Q8_1 / Q8_K activation converters, bit-identical to the scalar ones.
