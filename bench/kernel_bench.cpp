@@ -111,6 +111,7 @@ void BM_MatMulRepacked(benchmark::State& state, GgmlType type, Isa isa, int64_t 
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
+  if (tokens == 1) state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(packed.size()));
   state.counters["FLOPS"] = benchmark::Counter(2.0 * static_cast<double>(rows * kCols * tokens),
                                                benchmark::Counter::kIsIterationInvariantRate,
                                                benchmark::Counter::kIs1000);
@@ -133,7 +134,12 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("Prompt/" + suffix).c_str(), BM_MatMul, t, isa, kPromptRows, kPromptTokens)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.2);
-      if ((t == GgmlType::Q4_0 || t == GgmlType::Q4_K) && isa != Isa::kScalar) {
+      // The repacked layouts where ChooseRepack takes them (IQ4_NL's: VNNI CPUs only).
+      if (ember::cpu::ChooseRepack(t, kPromptRows, kCols, isa) != ember::cpu::RepackLayout::kNone) {
+        benchmark::RegisterBenchmark(("DecodeRepacked/" + suffix).c_str(), BM_MatMulRepacked, t, isa, kDecodeRows,
+                                     int64_t{1})
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.2);
         benchmark::RegisterBenchmark(("PromptRepacked/" + suffix).c_str(), BM_MatMulRepacked, t, isa, kPromptRows,
                                      kPromptTokens)
             ->Unit(benchmark::kMillisecond)
