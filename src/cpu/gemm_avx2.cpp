@@ -46,9 +46,9 @@
 namespace ember::cpu {
 namespace {
 
-// kIQ4NL and kIQ4XS only for the default tiles (RowsSigned8, RowsKQuant8): KindOf leaves IQ4_NL
-// to gemm_iq4nl and IQ4_XS to gemm_kquant_low.
-enum class Kind { kQ4_0, kQ5_0, kQ8_0, kQ4_1, kQ5_1, kQ4K, kQ5K, kQ6K, kIQ4NL, kIQ4XS, kNone };
+// kIQ4NL, kIQ4XS and kQ3K only for the default tiles (RowsSigned8, RowsKQuant8): KindOf leaves
+// IQ4_NL to gemm_iq4nl and IQ4_XS and Q3_K to gemm_kquant_low.
+enum class Kind { kQ4_0, kQ5_0, kQ8_0, kQ4_1, kQ5_1, kQ4K, kQ5K, kQ6K, kIQ4NL, kIQ4XS, kQ3K, kNone };
 
 Kind KindOf(GgmlType t) {
   switch (t) {
@@ -236,6 +236,20 @@ EMBER_AVX2 inline void DecodeQ6KCodes(const BlockQ6K& x, __m256i* c) {
                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
     c[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+  }
+}
+
+// A Q3_K super-block's 256 codes as Q6_K codes (value + 32: (q & 3) + 4 x the hmask bit + 28,
+// 28..35) in element order: c[k] holds elements 32k..32k+31 (the 2-bit fields at shift 2(k % 4)
+// of qs[32(k / 4) ..], with bit k of hmask).
+EMBER_AVX2 inline void DecodeQ3KAsQ6KCodes(const BlockQ3K& x, __m256i* c) {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  const __m256i hbits = Load(x.hmask);
+  for (int k = 0; k < 8; ++k) {
+    const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(Load(x.qs + 32 * (k / 4)), 2 * (k % 4)), m3);
+    const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << k));
+    const __m256i h4 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, bit), bit), _mm256_set1_epi8(4));
+    c[k] = _mm256_add_epi8(_mm256_or_si256(lo, h4), _mm256_set1_epi8(28));
   }
 }
 
@@ -448,7 +462,9 @@ EMBER_AVX2 void RowsSigned8(const GemmActs& a, uint64_t row_bytes, const uint8_t
 }
 
 // Rows [p0, p0 + n_rows) (n_rows <= 8; the rest zeros, scale 0) into a Q6_K or Q5_K 8-row panel
-// (gemm_kquant8_tile.h).
+// (gemm_kquant8_tile.h). Q3_K goes in as Q6_K: its value (q - 4) x (scale - 32) x d is a Q6_K
+// value with the code q + 28 and the scale (scale - 32), so Q6_K's formula gives its exact
+// integers (codes <= 35, scales -32..31: within Q6_K's bounds).
 template <Kind K>
 EMBER_AVX2 void UnpackKQuant8Panel(const uint8_t* w, uint64_t row_bytes, int64_t p0, int n_rows, int64_t nb,
                                    const kquant8_tile::Panel& p) {
@@ -472,6 +488,11 @@ EMBER_AVX2 void UnpackKQuant8Panel(const uint8_t* w, uint64_t row_bytes, int64_t
         DecodeQ6KCodes(x, c[r]);
         std::memcpy(sc6[r], x.scales, 16);
         d[r] = H2F(x.d);
+      } else if constexpr (K == Kind::kQ3K) {
+        const auto& x = reinterpret_cast<const BlockQ3K*>(row)[b];
+        DecodeQ3KAsQ6KCodes(x, c[r]);
+        UnpackScalesQ3K(x.scales, sc6[r]);
+        d[r] = H2F(x.d);
       } else {
         const auto& x = reinterpret_cast<const BlockQ5K*>(row)[b];
         DecodeQ45KCodes<K>(x, c[r]);
@@ -481,7 +502,7 @@ EMBER_AVX2 void UnpackKQuant8Panel(const uint8_t* w, uint64_t row_bytes, int64_t
       }
     }
     kquant8_tile::StoreCodes(p, b, c);
-    if constexpr (K == Kind::kQ6K) {
+    if constexpr (K == Kind::kQ6K || K == Kind::kQ3K) {
       kquant8_tile::StoreQ6KScales(p, b, sc6, d);
     } else {
       kquant8_tile::StoreQ5KScales(p, b, sc5, mn5, d, dmin);
@@ -530,7 +551,7 @@ EMBER_AVX2 void UnpackIQ4XS8Panel(const uint8_t* w, uint64_t row_bytes, int64_t 
   }
 }
 
-// The K-quant 8-row tile (Q6_K, Q5_K, and IQ4_XS on VNNI: UnpackIQ4XS8Panel).
+// The K-quant 8-row tile (Q6_K, Q5_K, Q3_K as Q6_K, and IQ4_XS on VNNI: UnpackIQ4XS8Panel).
 template <Kind K, class Dot>
 EMBER_AVX2 void RowsKQuant8(const GemmActs& a, uint64_t row_bytes, const uint8_t* w, int64_t r0, int64_t r1,
                             int64_t n_tok, float* y, int64_t ldy) {
@@ -788,6 +809,18 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
     if (isa >= Isa::kAvx512) return RowsKQuant8<K, int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
 #endif
+#if defined(EMBER_GEMM_AVX2)
+  if (type == GgmlType::Q3_K && !ExactGemm()) {
+    // Q3_K as Q6_K in the 8-row tile (UnpackKQuant8Panel), on every ISA, as Q6_K's. The exact
+    // tile (gemm_kquant_low_avx2.cpp) ran TinyLlama-shaped pp512 at 176-193 t/s on Zen 4.
+    const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
+    constexpr Kind K = Kind::kQ3K;
+    if (VnniModelForTests()) return RowsKQuant8<K, int8_step::VnniModel>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (isa == Isa::kAvxVnni) return RowsKQuant8<K, int8_step::VexVnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (isa >= Isa::kAvx512) return RowsKQuant8<K, int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    return RowsKQuant8<K, int8_step::MaddDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+  }
+#endif
   if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
 #if defined(EMBER_GEMM_AVX2)
   switch (KindOf(type)) {
@@ -801,6 +834,7 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
     case Kind::kQ6K: return RowsAvx2<Kind::kQ6K>(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
     case Kind::kIQ4NL:  // KindOf never gives these
     case Kind::kIQ4XS:
+    case Kind::kQ3K:
     case Kind::kNone: break;
   }
 #else

@@ -251,13 +251,14 @@ TEST(Gemm, Iq4XsEightRowTileWithVnniStaysWithinRoundingOfTheRowDots) {
 }
 
 // The default tiles that round differently from the row dots: the 8-row ones of the signed
-// formats and IQ4_NL (gemm_signed8_tile.h), of Q6_K, Q5_K and IQ4_XS (gemm_kquant8_tile.h), and
-// BF16's vdpbf16ps tile (gemm_float_avx2.cpp, where the CPU has AVX-512 BF16).
+// formats and IQ4_NL (gemm_signed8_tile.h), of Q6_K, Q5_K, Q3_K (as Q6_K) and IQ4_XS
+// (gemm_kquant8_tile.h), and BF16's vdpbf16ps tile (gemm_float_avx2.cpp, where the CPU has
+// AVX-512 BF16).
 TEST(Gemm, FastEightRowTilesStayWithinRoundingOfTheRowDots) {
   const ExactGemmScope fast(false);
   std::mt19937 rng(15);
-  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K, GgmlType::IQ4_XS,
-                     GgmlType::IQ4_NL, GgmlType::BF16}) {
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K, GgmlType::Q3_K,
+                     GgmlType::IQ4_XS, GgmlType::IQ4_NL, GgmlType::BF16}) {
     const int64_t short_row = TraitsOf(t).block_size == 256 ? 256 : 64;
     for (Isa isa : IsasWithGemm(t)) {
       for (int64_t n_in : AwkwardLengths(t)) {
@@ -353,8 +354,9 @@ TEST(Gemm, VnniTilesGiveTheAvx2TileBits) {
           {GgmlType::Q5_K, 768, 13, 3}, {GgmlType::Q5_K, 512, 37, 19}, {GgmlType::Q5_K, 4096, 9, 53}}) {
       ASSERT_NO_FATAL_FAILURE(ExpectVnniVariantsGiveAvx2Bits(t, n_in, n_out, n_tok, exact, rng));
     }
-    // Q2_K's and Q3_K's tiles (gemm_kquant_low_avx2.cpp) take one vpdpbusd per chunk on codes
-    // multiplied by their scales; random blocks include Q3_K's scale -32 with the code -4.
+    // Q2_K's and Q3_K's exact tiles (gemm_kquant_low_avx2.cpp) take one vpdpbusd per chunk on
+    // codes multiplied by their scales; random blocks include Q3_K's scale -32 with the code -4.
+    // Outside exact mode Q3_K takes Q6_K's 8-row tile (as Q6_K codes and scales).
     for (GgmlType t : {GgmlType::Q2_K, GgmlType::Q3_K}) {
       for (auto [n_in, n_out, n_tok] : {std::tuple<int64_t, int64_t, int64_t>{256, 1, 1}, {768, 13, 3},
                                         {512, 37, 19}, {4096, 9, 53}}) {
