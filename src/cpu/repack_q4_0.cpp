@@ -57,6 +57,10 @@ const float* ActScales(const uint8_t* act_row, int64_t nb) {
   return reinterpret_cast<const float*>(act_row + static_cast<uint64_t>(nb) * (sizeof(BlockQ8_0) + 4));
 }
 
+// Batches of at least amx_tile::kToks tokens take the AMX tile where the CPU has it (or under the
+// tests' AMX model).
+bool UsesAmxTile(int64_t n_tok, Isa isa) { return n_tok >= amx_tile::kToks && (isa >= Isa::kAmx || AmxModelForTests()); }
+
 // kT activation rows' blocks and side tables, for the prompt tiles.
 template <int kT>
 struct ActViews {
@@ -458,6 +462,36 @@ EMBER_AVX2 void GroupsAmx(const uint8_t* packed, int64_t n_in, int64_t g0, int64
   Step::End();
 }
 
+// The kernels for codes C at `isa`. IQ4_NL's take only the VNNI steps (the header comment:
+// maddubs would overflow); below kAvxVnni, where ChooseRepack picks its layout only under the
+// tests' VNNI or AMX models, they run the VNNI model.
+template <class C>
+void GroupsFor(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
+               uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
+  if (UsesAmxTile(n_tok, isa)) {
+    if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+    return GroupsAmx<amx_tile::AmxInt8, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
+  }
+  const DecodeWalk decode_walk = DecodeWalkFor(isa);
+  if (VnniModelForTests() || (C::kLookup && isa < Isa::kAvxVnni)) {
+    return GroupsAvx2<int8_step::VnniModel, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  }
+  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  if (isa >= Isa::kAvx512 || C::kLookup) {
+    return GroupsAvx2<int8_step::VnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+  }
+  if constexpr (!C::kLookup) GroupsAvx2<int8_step::MaddDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
+}
+
+#else  // ChooseRepack never picks a layout without the AVX2 kernels: GroupsFor is never called
+
+struct Q4_0Codes;
+struct IQ4NLCodes;
+template <class C>
+void GroupsFor(const uint8_t*, int64_t, int64_t, int64_t, const uint8_t*, uint64_t, int64_t, float*, int64_t, Isa) {
+  EMBER_CHECK(false);
+}
+
 #endif  // EMBER_REPACK_AVX2
 
 // The nibble layout is the same for both formats (a 2-byte scale, then 16 bytes of codes).
@@ -480,70 +514,25 @@ void RepackNibbleGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, in
 }  // namespace
 
 namespace q4_0x8 {
-
-bool UsesAmx(int64_t n_tok, Isa isa) { return n_tok >= amx_tile::kToks && (isa >= Isa::kAmx || AmxModelForTests()); }
-
-void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
-                  uint8_t* dst) {
+bool UsesAmx(int64_t n_tok, Isa isa) { return UsesAmxTile(n_tok, isa); }
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1, uint8_t* dst) {
   RepackNibbleGroups(src, row_bytes, n_in, g0, g1, dst);
 }
-
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
-#if defined(EMBER_REPACK_AVX2)
-  using C = Q4_0Codes;
-  if (UsesAmx(n_tok, isa)) {
-    if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-    return GroupsAmx<amx_tile::AmxInt8, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-  }
-  const DecodeWalk decode_walk = DecodeWalkFor(isa);
-  if (VnniModelForTests()) {
-    return GroupsAvx2<int8_step::VnniModel, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-  }
-  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-  if (isa >= Isa::kAvx512) return GroupsAvx2<int8_step::VnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-  GroupsAvx2<int8_step::MaddDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-#else
-  (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy,
-      (void)isa;
-  EMBER_CHECK(false);  // ChooseRepack never picks a layout without the AVX2 kernels
-#endif
+  GroupsFor<Q4_0Codes>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, isa);
 }
-
 }  // namespace q4_0x8
 
 namespace iq4nlx8 {
-
-bool UsesAmx(int64_t n_tok, Isa isa) { return q4_0x8::UsesAmx(n_tok, isa); }
-
-void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1,
-                  uint8_t* dst) {
+bool UsesAmx(int64_t n_tok, Isa isa) { return UsesAmxTile(n_tok, isa); }
+void RepackGroups(const uint8_t* src, uint64_t row_bytes, int64_t n_in, int64_t g0, int64_t g1, uint8_t* dst) {
   RepackNibbleGroups(src, row_bytes, n_in, g0, g1, dst);
 }
-
-// VNNI steps only (the header comment: maddubs would overflow). Below kAvxVnni the layout is
-// chosen only under the tests' VNNI or AMX models, and runs the VNNI model.
 void Groups(const uint8_t* packed, int64_t n_in, int64_t g0, int64_t g1, const uint8_t* act,
             uint64_t act_row_bytes, int64_t n_tok, float* y, int64_t ldy, Isa isa) {
-#if defined(EMBER_REPACK_AVX2)
-  using C = IQ4NLCodes;
-  if (UsesAmx(n_tok, isa)) {
-    if (AmxModelForTests()) return GroupsAmx<amx_tile::AmxInt8Model, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-    return GroupsAmx<amx_tile::AmxInt8, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy);
-  }
-  const DecodeWalk decode_walk = DecodeWalkFor(isa);
-  if (VnniModelForTests() || isa < Isa::kAvxVnni) {
-    return GroupsAvx2<int8_step::VnniModel, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-  }
-  if (isa == Isa::kAvxVnni) return GroupsAvx2<int8_step::VexVnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-  GroupsAvx2<int8_step::VnniDot, C>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, decode_walk);
-#else
-  (void)packed, (void)n_in, (void)g0, (void)g1, (void)act, (void)act_row_bytes, (void)n_tok, (void)y, (void)ldy,
-      (void)isa;
-  EMBER_CHECK(false);  // ChooseRepack never picks a layout without the AVX2 kernels
-#endif
+  GroupsFor<IQ4NLCodes>(packed, n_in, g0, g1, act, act_row_bytes, n_tok, y, ldy, isa);
 }
-
 }  // namespace iq4nlx8
 
 float ReferenceQ4_0x8Dot(int64_t n_in, const uint8_t* w_row, const uint8_t* act_row) {
