@@ -642,6 +642,25 @@ EMBER_AVX2 void RowsAmx(const GemmActs& a, uint64_t row_bytes, const uint8_t* w,
   Step::End();
 }
 
+// Runs run.template operator()<Dot>() with the int8 step for `isa`: the scalar model of vpdpbusd
+// when the tests ask for it, VEX or EVEX vpdpbusd where the CPU has it, else maddubs if kMadd
+// (tiles whose bytes would saturate maddubs pass false). Returns whether it ran.
+template <bool kMadd, class Run>
+bool WithInt8Step(Isa isa, Run&& run) {
+  if (VnniModelForTests()) {
+    run.template operator()<int8_step::VnniModel>();
+  } else if (isa == Isa::kAvxVnni) {
+    run.template operator()<int8_step::VexVnniDot>();
+  } else if (isa >= Isa::kAvx512) {
+    run.template operator()<int8_step::VnniDot>();
+  } else if constexpr (kMadd) {
+    run.template operator()<int8_step::MaddDot>();
+  } else {
+    return false;
+  }
+  return true;
+}
+
 template <Kind K, class Dot>
 EMBER_AVX2 void RowsWithStep(const GemmActs& a, int64_t n_in, uint64_t row_bytes, const uint8_t* w, int64_t r0,
                              int64_t r1, int64_t n_tok, float* y, int64_t ldy) {
@@ -704,13 +723,10 @@ EMBER_AVX2 void RowsAvx2(int64_t n_in, uint64_t row_bytes, const uint8_t* w, int
     }
   }
   if constexpr (!IsK(K) || K == Kind::kQ6K || K == Kind::kQ5K) {
-    if (VnniModelForTests()) {
-      return RowsWithStep<K, int8_step::VnniModel>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
-    }
-    if (isa == Isa::kAvxVnni) return RowsWithStep<K, int8_step::VexVnniDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa >= Isa::kAvx512) return RowsWithStep<K, int8_step::VnniDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
+    WithInt8Step<true>(isa, [&]<class Dot>() { RowsWithStep<K, Dot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy); });
+  } else {
+    RowsWithStep<K, int8_step::MaddDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
   }
-  return RowsWithStep<K, int8_step::MaddDot>(a, n_in, row_bytes, w, r0, r1, n_tok, y, ldy);
 }
 
 #endif  // EMBER_GEMM_AVX2
@@ -791,10 +807,8 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
     // The fast signed tile on the levels, as Q8_0's codes (gemm_iq4nl's activations are Q8_0's).
     // TinyLlama-shaped IQ4_NL pp512 -t 2, Zen 4: 91-98 t/s with the exact tile.
     const GemmActs a = GemmActsAt(ActFormat::kQ8_0, n_in, n_tok, packed);
-    if (VnniModelForTests()) return RowsSigned8<Kind::kIQ4NL, int8_step::VnniModel>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa == Isa::kAvxVnni) return RowsSigned8<Kind::kIQ4NL, int8_step::VexVnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa >= Isa::kAvx512) return RowsSigned8<Kind::kIQ4NL, int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    return RowsSigned8<Kind::kIQ4NL, int8_step::MaddDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    WithInt8Step<true>(isa, [&]<class Dot>() { RowsSigned8<Kind::kIQ4NL, Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy); });
+    return;
   }
 #endif
   if (iq4nl_gemm::Handles(type)) return iq4nl_gemm::Rows(n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
@@ -803,22 +817,18 @@ void GemmRows(GgmlType type, int64_t n_in, uint64_t row_bytes, const uint8_t* w,
     // The 8-row tile where vpdpbusd (or its model, in tests) is there; else the exact one.
     const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
     // Offset levels need vpdpbusd (or its model): maddubs would saturate on them.
-    constexpr Kind K = Kind::kIQ4XS;
-    if (VnniModelForTests()) return RowsKQuant8<K, int8_step::VnniModel>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa == Isa::kAvxVnni) return RowsKQuant8<K, int8_step::VexVnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa >= Isa::kAvx512) return RowsKQuant8<K, int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    if (WithInt8Step<false>(isa, [&]<class Dot>() {
+          RowsKQuant8<Kind::kIQ4XS, Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+        })) {
+      return;
+    }
   }
-#endif
-#if defined(EMBER_GEMM_AVX2)
   if (type == GgmlType::Q3_K && !ExactGemm()) {
     // Q3_K as Q6_K in the 8-row tile (UnpackKQuant8Panel), on every ISA, as Q6_K's. The exact
     // tile (gemm_kquant_low_avx2.cpp) ran TinyLlama-shaped pp512 at 176-193 t/s on Zen 4.
     const GemmActs a = GemmActsAt(ActFormat::kQ8K, n_in, n_tok, packed);
-    constexpr Kind K = Kind::kQ3K;
-    if (VnniModelForTests()) return RowsKQuant8<K, int8_step::VnniModel>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa == Isa::kAvxVnni) return RowsKQuant8<K, int8_step::VexVnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    if (isa >= Isa::kAvx512) return RowsKQuant8<K, int8_step::VnniDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
-    return RowsKQuant8<K, int8_step::MaddDot>(a, row_bytes, w, r0, r1, n_tok, y, ldy);
+    WithInt8Step<true>(isa, [&]<class Dot>() { RowsKQuant8<Kind::kQ3K, Dot>(a, row_bytes, w, r0, r1, n_tok, y, ldy); });
+    return;
   }
 #endif
   if (klow_gemm::Handles(type)) return klow_gemm::Rows(type, n_in, row_bytes, w, r0, r1, packed, n_tok, y, ldy, isa);
