@@ -158,7 +158,8 @@ void MatMulRepacked(ThreadPool& pool, RepackLayout l, const uint8_t* packed, int
     grain = std::max<int64_t>(4, n_groups / (per_thread * pool.size()) / 4 * 4);
   }
   // The AMX tile takes 4 groups (32 rows) per panel: keep tasks whole panels.
-  if (((l == RepackLayout::kQ4_0x8 || l == RepackLayout::kIQ4NLx8) && q4_0x8::UsesAmx(n_tokens, isa)) ||
+  if ((l == RepackLayout::kQ4_0x8 && q4_0x8::UsesAmx(n_tokens, isa)) ||
+      (l == RepackLayout::kIQ4NLx8 && iq4nlx8::UsesAmx(n_tokens, isa)) ||
       (l == RepackLayout::kQ4Kx8 && q4kx8::UsesAmx(n_tokens, isa))) {
     grain = std::max<int64_t>(4, grain / 4 * 4);
   }
